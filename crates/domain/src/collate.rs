@@ -89,6 +89,16 @@ pub fn sort_key(text: &str) -> Vec<u32> {
     key
 }
 
+/// `text` without marks, lower case, `đ` as `d`: what a search matches against, so that
+/// "ninh kieu" finds "Ninh Kiều".
+pub fn fold(text: &str) -> String {
+    text.nfd()
+        .filter(|c| !('\u{0300}'..='\u{036F}').contains(c))
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'đ' { 'd' } else { c })
+        .collect()
+}
+
 /// Compares two texts in Vietnamese order.
 pub fn compare(a: &str, b: &str) -> Ordering {
     sort_key(a).cmp(&sort_key(b))
@@ -124,6 +134,15 @@ mod tests {
         );
         // The tone of an earlier syllable does not beat a later letter.
         assert_eq!(sorted(&["Cái Răng", "Cai Lậy"]), ["Cai Lậy", "Cái Răng"]);
+    }
+
+    #[test]
+    fn folding_drops_marks_for_search() {
+        assert_eq!(
+            fold("Ủy ban nhân dân quận Ninh Kiều"),
+            "uy ban nhan dan quan ninh kieu"
+        );
+        assert_eq!(fold("ĐIỆN LỰC"), "dien luc");
     }
 
     #[test]

@@ -392,9 +392,15 @@ impl LoadedPolicy {
                     layer: profile_layer_or_config(overrides, profile_id),
                     message: e.to_string(),
                 })?;
-        // The default control level is "the top level", whatever the levels are called.
+        // The default control level is "the top local level", whatever the levels are called:
+        // the central level's endpoints are run by the central operator, not this deployment.
         if policy.control_levels.origin == Origin::Default {
-            if let Some(top) = policy.levels.value.first() {
+            let levels = &policy.levels.value;
+            if let Some(top) = levels
+                .iter()
+                .find(|l| l.code != "central")
+                .or(levels.first())
+            {
                 policy.control_levels.value = vec![top.code.clone()];
             }
         }
