@@ -77,10 +77,21 @@ impl Names {
     /// A person for `seed`: a stable pseudo-random pick from the lists.
     fn person(&self, seed: u64) -> String {
         let mix = |n: u64| n.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ n;
-        let pick = |list: &[String], salt: u64| list[(mix(seed.wrapping_add(salt)) % list.len() as u64) as usize].clone();
+        let pick = |list: &[String], salt: u64| {
+            list[(mix(seed.wrapping_add(salt)) % list.len() as u64) as usize].clone()
+        };
         let female = mix(seed) % 2 == 0;
-        let (middle, given) = if female { (&self.middle_female, &self.given_female) } else { (&self.middle_male, &self.given_male) };
-        format!("{} {} {}", pick(&self.family, 1), pick(middle, 2), pick(given, 3))
+        let (middle, given) = if female {
+            (&self.middle_female, &self.given_female)
+        } else {
+            (&self.middle_male, &self.given_male)
+        };
+        format!(
+            "{} {} {}",
+            pick(&self.family, 1),
+            pick(middle, 2),
+            pick(given, 3)
+        )
     }
 }
 
@@ -88,17 +99,34 @@ impl Names {
 const ACCOUNTS: &[(&str, &str, Role, &[&str])] = &[
     ("admin", "Quản trị hệ thống", Role::SystemAdmin, &["*"]),
     ("vanhanh", "Quản trị Sở TT&TT", Role::OperatingAdmin, &["*"]),
-    ("pheduyet", "Lãnh đạo phê duyệt", Role::Approver, &["CT.UBND"]),
-    ("thuky", "Thư ký Văn phòng UBND", Role::HostSecretary, &["CT.VPUBND"]),
+    (
+        "pheduyet",
+        "Lãnh đạo phê duyệt",
+        Role::Approver,
+        &["CT.UBND"],
+    ),
+    (
+        "thuky",
+        "Thư ký Văn phòng UBND",
+        Role::HostSecretary,
+        &["CT.VPUBND"],
+    ),
     ("mcu", "Cán bộ điều khiển MCU", Role::McuOperator, &["*"]),
-    ("diemcau", "Cán bộ kỹ thuật quận Ninh Kiều", Role::EndpointOperator, &["CT.NINHKIEU"]),
+    (
+        "diemcau",
+        "Cán bộ kỹ thuật quận Ninh Kiều",
+        Role::EndpointOperator,
+        &["CT.NINHKIEU"],
+    ),
     ("vnpt", "Trực kỹ thuật VNPT", Role::Liaison, &["CT.VNPT"]),
     ("kiemtra", "Kiểm tra, giám sát", Role::Auditor, &["*"]),
 ];
 
 /// The demo accounts as `(username, role)`, for the start banner.
 pub fn accounts() -> impl Iterator<Item = (&'static str, Role)> {
-    ACCOUNTS.iter().map(|(username, _, role, _)| (*username, *role))
+    ACCOUNTS
+        .iter()
+        .map(|(username, _, role, _)| (*username, *role))
 }
 
 /// What loading added.
@@ -166,7 +194,10 @@ pub async fn load(store: &Store, policy: &Policy, today: jiff::civil::Date) -> R
             on_duty: true,
         });
         for commune in &district.communes {
-            let short = commune.name.trim_start_matches("Ủy ban nhân dân ").to_string();
+            let short = commune
+                .name
+                .trim_start_matches("Ủy ban nhân dân ")
+                .to_string();
             places.push(Place {
                 form: UnitForm {
                     code: commune.code.clone(),
@@ -186,18 +217,31 @@ pub async fn load(store: &Store, policy: &Policy, today: jiff::civil::Date) -> R
     for (index, place) in places.iter().enumerate() {
         let seed = index as u64 * 7 + 1;
         if store.unit_by_code(&place.form.code).await?.is_none() {
-            let spec = place.form.parse(&levels, today).map_err(|e| anyhow::anyhow!("demo unit {}: {e}", place.form.code))?;
+            let spec = place
+                .form
+                .parse(&levels, today)
+                .map_err(|e| anyhow::anyhow!("demo unit {}: {e}", place.form.code))?;
             store.create_unit(&actor, &spec).await?;
             loaded.units += 1;
         }
-        let unit = store.unit_by_code(&place.form.code).await?.context("demo unit just stored")?;
+        let unit = store
+            .unit_by_code(&place.form.code)
+            .await?
+            .context("demo unit just stored")?;
         if !place.room.is_empty() {
             let code = format!("{}.P1", place.form.code);
             let existing = store
-                .list_endpoints(&hnth_store::directory::EndpointFilter { unit_id: Some(unit.id), ..Default::default() }, Page::new(1, 0))
+                .list_endpoints(
+                    &hnth_store::directory::EndpointFilter {
+                        unit_id: Some(unit.id),
+                        ..Default::default()
+                    },
+                    Page::new(1, 0),
+                )
                 .await?;
             if existing.total == 0 {
-                let control = policy.control_allowed_at(&unit.level) && place.form.level != "commune";
+                let control =
+                    policy.control_allowed_at(&unit.level) && place.form.level != "commune";
                 let flag = |b: bool| if b { "1" } else { "0" }.to_string();
                 let form = EndpointForm {
                     code,
@@ -206,20 +250,37 @@ pub async fn load(store: &Store, policy: &Policy, today: jiff::civil::Date) -> R
                     address: unit.address.clone(),
                     seats: place.seats.to_string(),
                     terminal: "room_system".into(),
-                    equipment: "Codec phòng họp, camera PTZ, 4 micro đại biểu, 2 màn hình 65 inch".into(),
-                    network: if place.form.level == "commune" { "wan" } else { "dedicated" }.into(),
+                    equipment: "Codec phòng họp, camera PTZ, 4 micro đại biểu, 2 màn hình 65 inch"
+                        .into(),
+                    network: if place.form.level == "commune" {
+                        "wan"
+                    } else {
+                        "dedicated"
+                    }
+                    .into(),
                     status: "active".into(),
                     control_right: flag(control),
                     has_control_laptop: flag(control),
                     vpn_token_issued: flag(control),
                 };
-                let spec = form.parse().map_err(|e| anyhow::anyhow!("demo endpoint of {}: {e}", unit.code))?;
+                let spec = form
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("demo endpoint of {}: {e}", unit.code))?;
                 store.create_endpoint(&actor, policy, &spec, today).await?;
                 loaded.endpoints += 1;
             }
         }
-        let has_contacts =
-            store.list_contacts(&ContactFilter { unit_id: Some(unit.id), ..Default::default() }, Page::new(1, 0)).await?.total > 0;
+        let has_contacts = store
+            .list_contacts(
+                &ContactFilter {
+                    unit_id: Some(unit.id),
+                    ..Default::default()
+                },
+                Page::new(1, 0),
+            )
+            .await?
+            .total
+            > 0;
         if !has_contacts {
             let mut roles = Vec::new();
             if !place.room.is_empty() {
@@ -230,7 +291,11 @@ pub async fn load(store: &Store, policy: &Policy, today: jiff::civil::Date) -> R
             }
             for (offset, role) in roles.into_iter().enumerate() {
                 let person_seed = seed * 13 + offset as u64;
-                let positions = if role == "leader" { &file.names.leader_positions } else { &file.names.technician_positions };
+                let positions = if role == "leader" {
+                    &file.names.leader_positions
+                } else {
+                    &file.names.technician_positions
+                };
                 let form = ContactForm {
                     unit_code: unit.code.clone(),
                     role: role.into(),
@@ -239,14 +304,22 @@ pub async fn load(store: &Store, policy: &Policy, today: jiff::civil::Date) -> R
                     email: format!("canbo{}@cantho.gov.vn", index * 4 + offset + 1),
                     phone: format!("09{:08}", (person_seed * 7_919) % 100_000_000),
                 };
-                let spec = form.parse().map_err(|e| anyhow::anyhow!("demo contact of {}: {e}", unit.code))?;
+                let spec = form
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("demo contact of {}: {e}", unit.code))?;
                 store.add_contact(&actor, &spec, today).await?;
                 loaded.contacts += 1;
             }
         }
     }
-    let roots: Vec<i64> = store.unit_children(None, None).await?.into_iter().map(|n| n.unit.id).collect();
-    let password_hash = hnth_web::auth::hash_password(DEMO_PASSWORD).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+    let roots: Vec<i64> = store
+        .unit_children(None, None)
+        .await?
+        .into_iter()
+        .map(|n| n.unit.id)
+        .collect();
+    let password_hash = hnth_web::auth::hash_password(DEMO_PASSWORD)
+        .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
     for (username, full_name, role, scopes) in ACCOUNTS {
         if store.user_for_login(username).await?.is_some() {
             continue;
@@ -268,7 +341,13 @@ pub async fn load(store: &Store, policy: &Policy, today: jiff::civil::Date) -> R
             let units = if *scope == "*" {
                 roots.clone()
             } else {
-                vec![store.unit_by_code(scope).await?.with_context(|| format!("demo scope {scope}"))?.id]
+                vec![
+                    store
+                        .unit_by_code(scope)
+                        .await?
+                        .with_context(|| format!("demo scope {scope}"))?
+                        .id,
+                ]
             };
             for unit in units {
                 store.add_grant(&actor, user.id, *role, unit).await?;

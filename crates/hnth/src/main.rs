@@ -22,7 +22,11 @@ mod settings;
 use settings::Settings;
 
 #[derive(Parser)]
-#[command(name = "hnth", version, about = "Run and manage the video conferences of state bodies (Hội nghị truyền hình).")]
+#[command(
+    name = "hnth",
+    version,
+    about = "Run and manage the video conferences of state bodies (Hội nghị truyền hình)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -118,30 +122,63 @@ fn settings_for(common: &Common) -> Result<Settings> {
     Ok(settings)
 }
 
-async fn open_store(settings: &Settings, policy: &hnth_domain::policy::LoadedPolicy) -> Result<Store> {
-    let store = Store::open(&StoreOptions { data_dir: settings.data_dir.clone(), read_connections: 4 })
+async fn open_store(
+    settings: &Settings,
+    policy: &hnth_domain::policy::LoadedPolicy,
+) -> Result<Store> {
+    let store = Store::open(&StoreOptions {
+        data_dir: settings.data_dir.clone(),
+        read_connections: 4,
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "cannot open the database in {}",
+            settings.data_dir.display()
+        )
+    })?;
+    store
+        .sync_levels(&policy.policy.levels.value)
         .await
-        .with_context(|| format!("cannot open the database in {}", settings.data_dir.display()))?;
-    store.sync_levels(&policy.policy.levels.value).await.context("cannot apply the policy's levels")?;
+        .context("cannot apply the policy's levels")?;
     Ok(store)
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HNTH_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HNTH_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
         .init();
     match Cli::parse().command {
-        Command::Serve { common, listen, demo } => serve(common, listen, demo).await,
+        Command::Serve {
+            common,
+            listen,
+            demo,
+        } => serve(common, listen, demo).await,
         Command::Import { common, file } => import(common, file).await,
-        Command::Token { command: TokenCommand::Create { common, user, name } } => token_create(common, user, name).await,
-        Command::User { command: UserCommand::Create { common, username, full_name, role, unit } } => {
-            user_create(common, username, full_name, role, unit).await
-        }
+        Command::Token {
+            command: TokenCommand::Create { common, user, name },
+        } => token_create(common, user, name).await,
+        Command::User {
+            command:
+                UserCommand::Create {
+                    common,
+                    username,
+                    full_name,
+                    role,
+                    unit,
+                },
+        } => user_create(common, username, full_name, role, unit).await,
         Command::Profiles => {
             for id in hnth_domain::policy::profile_ids() {
                 let loaded = hnth_domain::policy::LoadedPolicy::load(id, &toml::Table::new())?;
-                println!("{id:16} {} — {}", loaded.profile.name_vi, loaded.profile.document);
+                println!(
+                    "{id:16} {} — {}",
+                    loaded.profile.name_vi, loaded.profile.document
+                );
             }
             Ok(())
         }
@@ -157,24 +194,41 @@ async fn serve(common: Common, listen: Option<std::net::SocketAddr>, demo: bool)
     let store = open_store(&settings, &policy).await?;
     if demo {
         let loaded = demo::load(&store, &policy.policy, hnth_web::today()).await?;
-        tracing::info!(units = loaded.units, endpoints = loaded.endpoints, contacts = loaded.contacts, accounts = loaded.accounts, "demo data loaded");
+        tracing::info!(
+            units = loaded.units,
+            endpoints = loaded.endpoints,
+            contacts = loaded.contacts,
+            accounts = loaded.accounts,
+            "demo data loaded"
+        );
     }
     let state = hnth_web::AppState {
         store: store.clone(),
         policy: std::sync::Arc::new(policy),
         config: std::sync::Arc::new(settings.web_config()),
     };
-    let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
-    println!("hnth {} listening on http://{address}", env!("CARGO_PKG_VERSION"));
-    println!("policy profile: {}; data: {}", state.policy.profile.id, settings.data_dir.display());
+    println!(
+        "hnth {} listening on http://{address}",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!(
+        "policy profile: {}; data: {}",
+        state.policy.profile.id,
+        settings.data_dir.display()
+    );
     if demo {
         println!("demo logins (password `{}`):", demo::DEMO_PASSWORD);
         for (username, role) in demo::accounts() {
             println!("  {username:10} {}", role.label(Lang::En));
         }
     }
-    axum::serve(listener, hnth_web::router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, hnth_web::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -216,16 +270,32 @@ async fn import(common: Common, file: PathBuf) -> Result<()> {
         }
     };
     let bar = ProgressBar::new(rows.len() as u64);
-    bar.set_style(ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     let progress = {
         let bar = bar.clone();
         move |done: usize| bar.set_position(done as u64)
     };
-    let outcome = store.import(&Actor::system("cli:import"), &policy.policy, &rows, today, &progress).await;
+    let outcome = store
+        .import(
+            &Actor::system("cli:import"),
+            &policy.policy,
+            &rows,
+            today,
+            &progress,
+        )
+        .await;
     bar.finish_and_clear();
     match outcome {
         Ok(summary) => {
-            println!("{}: {} created, {} updated", summary.kind.label(Lang::En), summary.created, summary.updated);
+            println!(
+                "{}: {} created, {} updated",
+                summary.kind.label(Lang::En),
+                summary.created,
+                summary.updated
+            );
             Ok(())
         }
         Err(ImportFailure::Rows(errors)) => {
@@ -242,27 +312,61 @@ async fn token_create(common: Common, username: String, name: String) -> Result<
     let settings = settings_for(&common)?;
     let policy = settings.policy()?;
     let store = open_store(&settings, &policy).await?;
-    let (user, _) = store.user_for_login(&username).await?.with_context(|| format!("no user named {username}"))?;
-    let token = store.create_api_token(&Actor::system("cli:token"), user.id, &name).await?;
+    let (user, _) = store
+        .user_for_login(&username)
+        .await?
+        .with_context(|| format!("no user named {username}"))?;
+    let token = store
+        .create_api_token(&Actor::system("cli:token"), user.id, &name)
+        .await?;
     println!("API token for {username} (shown once; send as `Authorization: Bearer …`):");
     println!("{token}");
     Ok(())
 }
 
-async fn user_create(common: Common, username: String, full_name: String, role: String, unit: String) -> Result<()> {
+async fn user_create(
+    common: Common,
+    username: String,
+    full_name: String,
+    role: String,
+    unit: String,
+) -> Result<()> {
     let settings = settings_for(&common)?;
     let policy = settings.policy()?;
     let store = open_store(&settings, &policy).await?;
     let role = Role::parse(&role).with_context(|| format!("unknown role {role}"))?;
-    let unit = store.unit_by_code(&unit).await?.with_context(|| format!("no unit with code {unit}"))?;
-    let password = std::env::var("HNTH_PASSWORD").context("set the password in the HNTH_PASSWORD environment variable")?;
-    anyhow::ensure!(password.chars().count() >= 10, "the password needs at least 10 characters");
-    let password_hash = hnth_web::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+    let unit = store
+        .unit_by_code(&unit)
+        .await?
+        .with_context(|| format!("no unit with code {unit}"))?;
+    let password = std::env::var("HNTH_PASSWORD")
+        .context("set the password in the HNTH_PASSWORD environment variable")?;
+    anyhow::ensure!(
+        password.chars().count() >= 10,
+        "the password needs at least 10 characters"
+    );
+    let password_hash =
+        hnth_web::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
     let actor = Actor::system("cli:user");
     let user = store
-        .create_user(&actor, &NewUser { username, full_name, email: String::new(), unit_id: Some(unit.id), password_hash, lang: Lang::Vi })
+        .create_user(
+            &actor,
+            &NewUser {
+                username,
+                full_name,
+                email: String::new(),
+                unit_id: Some(unit.id),
+                password_hash,
+                lang: Lang::Vi,
+            },
+        )
         .await?;
     store.add_grant(&actor, user.id, role, unit.id).await?;
-    println!("created {} with {} on {}", user.username, role.as_str(), unit.code);
+    println!(
+        "created {} with {} on {}",
+        user.username,
+        role.as_str(),
+        unit.code
+    );
     Ok(())
 }

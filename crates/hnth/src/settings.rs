@@ -55,8 +55,16 @@ impl Default for Settings {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("data"),
-            policy: PolicySettings { profile: "can-tho".into(), overrides: toml::Table::new() },
-            web: WebSettings { secure_cookies: false, session_hours: 12, max_failed_logins: 5, lockout_minutes: 15 },
+            policy: PolicySettings {
+                profile: "can-tho".into(),
+                overrides: toml::Table::new(),
+            },
+            web: WebSettings {
+                secure_cookies: false,
+                session_hours: 12,
+                max_failed_logins: 5,
+                lockout_minutes: 15,
+            },
         }
     }
 }
@@ -66,21 +74,32 @@ impl Settings {
     pub fn load(config: Option<&Path>) -> Result<Settings> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = config {
-            anyhow::ensure!(path.is_file(), "configuration file {} does not exist", path.display());
+            anyhow::ensure!(
+                path.is_file(),
+                "configuration file {} does not exist",
+                path.display()
+            );
             figment = figment.merge(Toml::file(path));
         }
         let settings: Settings = figment
             .merge(Env::prefixed("HNTH_").split("__"))
             .extract()
             .context("invalid settings")?;
-        anyhow::ensure!(settings.web.session_hours >= 1, "web.session_hours must be at least 1");
-        anyhow::ensure!(settings.web.max_failed_logins >= 1, "web.max_failed_logins must be at least 1");
+        anyhow::ensure!(
+            settings.web.session_hours >= 1,
+            "web.session_hours must be at least 1"
+        );
+        anyhow::ensure!(
+            settings.web.max_failed_logins >= 1,
+            "web.max_failed_logins must be at least 1"
+        );
         Ok(settings)
     }
 
     /// The policy in force.
     pub fn policy(&self) -> Result<LoadedPolicy> {
-        LoadedPolicy::load(&self.policy.profile, &self.policy.overrides).context("invalid policy settings")
+        LoadedPolicy::load(&self.policy.profile, &self.policy.overrides)
+            .context("invalid policy settings")
     }
 
     /// The web layer's part.

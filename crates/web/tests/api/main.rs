@@ -1,0 +1,5 @@
+//! Integration tests through a real server on port 0 with a fresh temporary database.
+
+mod directory;
+mod helpers;
+mod matrix;
