@@ -82,7 +82,12 @@ impl Settings {
             figment = figment.merge(Toml::file(path));
         }
         let settings: Settings = figment
-            .merge(Env::prefixed("HNTH_").split("__"))
+            // HNTH_LOG and HNTH_PASSWORD are read elsewhere; they are not settings.
+            .merge(
+                Env::prefixed("HNTH_")
+                    .filter(|key| key != "log" && key != "password")
+                    .split("__"),
+            )
             .extract()
             .context("invalid settings")?;
         anyhow::ensure!(

@@ -225,9 +225,15 @@ async fn resolve_user(
     Ok(Some(CurrentUser { user, grants }))
 }
 
-fn negotiated_lang(headers: &HeaderMap, jar: &CookieJar) -> Lang {
+/// The language of a visitor who is not logged in: the language cookie; for API clients
+/// also `Accept-Language`; Vietnamese otherwise. Pages ignore the browser's language on
+/// purpose: the interface is Vietnamese unless the person chooses English.
+fn negotiated_lang(headers: &HeaderMap, jar: &CookieJar, is_api: bool) -> Lang {
     if let Some(lang) = jar.get(LANG_COOKIE).and_then(|c| Lang::parse(c.value())) {
         return lang;
+    }
+    if !is_api {
+        return Lang::Vi;
     }
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
@@ -251,7 +257,7 @@ pub async fn context(
     let path = request.uri().path().to_string();
     let is_api = path.starts_with("/api/");
     let resolved = resolve_user(&state, request.headers(), &jar).await;
-    let lang_guess = negotiated_lang(request.headers(), &jar);
+    let lang_guess = negotiated_lang(request.headers(), &jar, is_api);
     let response = match resolved {
         Ok(user) => {
             let lang = user.as_ref().map_or(lang_guess, |u| u.user.lang);

@@ -1,0 +1,231 @@
+//! End to end as a person: the real `hnth serve --demo` binary, Debian's headless Chromium
+//! driven through chromedriver (WebDriver over HTTP), a login, the unit tree, a screenshot.
+//!
+//! The test command of the README installs `chromium` and `chromium-driver`; without them
+//! this test fails rather than silently passing.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the server with demo data and returns it with its base URL.
+fn start_server(data: &std::path::Path) -> (Killed, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hnth"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .env("HNTH_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start hnth");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let address = loop {
+        let line = lines.next().expect("hnth exited before listening").unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim().to_string();
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (Killed(child), address)
+}
+
+struct Driver {
+    client: reqwest::Client,
+    base: String,
+    session: String,
+}
+
+impl Driver {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.client.request(method, url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response: Value = request.send().await.unwrap().json().await.unwrap();
+        assert!(
+            response["value"].get("error").is_none(),
+            "webdriver error on {path}: {response}"
+        );
+        response["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    async fn element(&self, css: &str) -> String {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        found
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.element(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().unwrap())
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, &png).unwrap();
+        path
+    }
+}
+
+#[tokio::test]
+async fn r_dir_2_a_person_logs_in_and_walks_the_unit_tree_in_chromium() {
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "install Debian's chromium (the README's test command does)"
+    );
+    let data = tempfile::tempdir().unwrap();
+    let (_server, address) = start_server(&data.path().join("data"));
+
+    let port = free_port();
+    let _driver = Killed(
+        Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (package chromium-driver)"),
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let profile = tempfile::tempdir().unwrap();
+    let capabilities = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+        "binary": "/usr/bin/chromium",
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1366,900", format!("--user-data-dir={}", profile.path().display())]
+    }}}});
+    let mut session = None;
+    for _ in 0..50 {
+        if let Ok(response) = client
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+        {
+            let body: Value = response.json().await.unwrap();
+            session = Some(
+                body["value"]["sessionId"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("no session: {body}"))
+                    .to_string(),
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let driver = Driver {
+        client,
+        base,
+        session: session.expect("chromedriver did not start"),
+    };
+
+    driver.goto(&format!("{address}/units")).await;
+    // Not logged in: the login page, in Vietnamese.
+    assert!(driver.source().await.contains("Đăng nhập"));
+    driver.type_into("input[name=username]", "admin").await;
+    driver.type_into("input[name=password]", "hnth-demo").await;
+    driver.click("button.primary").await;
+    let tree = driver.source().await;
+    assert!(
+        tree.contains("id=\"unit-tree\""),
+        "the unit tree after login"
+    );
+    assert!(tree.contains("Ủy ban nhân dân thành phố Cần Thơ"));
+    assert!(tree.contains("Thành ủy Cần Thơ"));
+    let shot = driver.screenshot("unit-tree.png").await;
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 10_000,
+        "a real rendering, not a blank page"
+    );
+
+    // Down the tree: city → district → commune, by clicking the links.
+    driver
+        .click("#unit-tree a[href^='/units/']:not([href$='new'])")
+        .await;
+    driver
+        .goto(&format!("{address}/units?q=quan%20ninh%20kieu"))
+        .await;
+    driver.click("#unit-tree a").await;
+    let district = driver.source().await;
+    assert!(
+        district.contains("Ninh Kiều") && district.contains("id=\"children\""),
+        "the district with its communes"
+    );
+    driver.click("#children a").await;
+    let commune = driver.source().await;
+    assert!(
+        commune.contains("Phòng họp trực tuyến UBND"),
+        "the commune with its endpoint"
+    );
+    driver.screenshot("commune.png").await;
+    driver.call(reqwest::Method::DELETE, "", None).await;
+}
