@@ -150,3 +150,26 @@ mod tests {
         assert_eq!(sort_key("Thới Lai"), sort_key("Tho\u{031B}\u{0301}i Lai"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn folding_is_idempotent_and_marks_never_matter_for_search(text in "[a-zA-ZàáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđĐ ]{0,30}") {
+            let once = fold(&text);
+            prop_assert_eq!(fold(&once), once.clone());
+            // Every Vietnamese letter folds to plain ASCII.
+            prop_assert!(once.is_ascii(), "{} folded to {}", text, once);
+        }
+
+        #[test]
+        fn the_order_is_total_and_consistent(a in "[a-zăâđêôơư ]{0,12}", b in "[a-zăâđêôơư ]{0,12}") {
+            prop_assert_eq!(compare(&a, &b), compare(&b, &a).reverse());
+            prop_assert_eq!(compare(&a, &b) == std::cmp::Ordering::Equal, a == b);
+        }
+    }
+}

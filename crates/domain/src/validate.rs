@@ -321,3 +321,19 @@ mod tests {
         assert_eq!(codes, ["bad_phone", "bad_email", "bad_code"]);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_shown_date_reads_back_as_the_same_date(year in 1900i16..2100, month in 1i8..=12, day in 1i8..=28) {
+            let date = Date::new(year, month, day).unwrap();
+            prop_assert_eq!(parse_date(&format_date(date)), Some(date));
+            prop_assert_eq!(parse_date(&date.to_string()), Some(date));
+        }
+    }
+}
