@@ -123,6 +123,22 @@ impl Driver {
             .to_string()
     }
 
+    /// Polls the page until `ready` holds for its source: a click that submits a form or
+    /// follows a link returns before the next page has loaded, and a slow machine shows it.
+    async fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let mut source = String::new();
+        for _ in 0..150 {
+            source = self.source().await;
+            if ready(&source) {
+                return source;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let start = source.find("<main").unwrap_or(0);
+        let shown: String = source[start..].chars().take(1500).collect();
+        panic!("{what}: not seen within 15 s; the page shows:\n{shown}");
+    }
+
     async fn screenshot(&self, name: &str) -> std::path::PathBuf {
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
@@ -190,15 +206,17 @@ async fn r_dir_2_a_person_logs_in_and_walks_the_unit_tree_in_chromium() {
 
     driver.goto(&format!("{address}/units")).await;
     // Not logged in: the login page, in Vietnamese.
-    assert!(driver.source().await.contains("Đăng nhập"));
+    driver
+        .wait_for("the login page", |page| page.contains("Đăng nhập"))
+        .await;
     driver.type_into("input[name=username]", "admin").await;
     driver.type_into("input[name=password]", "hnth-demo").await;
     driver.click("button.primary").await;
-    let tree = driver.source().await;
-    assert!(
-        tree.contains("id=\"unit-tree\""),
-        "the unit tree after login"
-    );
+    let tree = driver
+        .wait_for("the unit tree after login", |page| {
+            page.contains("id=\"unit-tree\"")
+        })
+        .await;
     assert!(tree.contains("Ủy ban nhân dân thành phố Cần Thơ"));
     assert!(tree.contains("Thành ủy Cần Thơ"));
     let shot = driver.screenshot("unit-tree.png").await;
@@ -215,17 +233,17 @@ async fn r_dir_2_a_person_logs_in_and_walks_the_unit_tree_in_chromium() {
         .goto(&format!("{address}/units?q=quan%20ninh%20kieu"))
         .await;
     driver.click("#unit-tree a").await;
-    let district = driver.source().await;
-    assert!(
-        district.contains("Ninh Kiều") && district.contains("id=\"children\""),
-        "the district with its communes"
-    );
+    driver
+        .wait_for("the district with its communes", |page| {
+            page.contains("Ninh Kiều") && page.contains("id=\"children\"")
+        })
+        .await;
     driver.click("#children a").await;
-    let commune = driver.source().await;
-    assert!(
-        commune.contains("Phòng họp trực tuyến UBND"),
-        "the commune with its endpoint"
-    );
+    driver
+        .wait_for("the commune with its endpoint", |page| {
+            page.contains("Phòng họp trực tuyến UBND")
+        })
+        .await;
     driver.screenshot("commune.png").await;
     driver.call(reqwest::Method::DELETE, "", None).await;
 }
