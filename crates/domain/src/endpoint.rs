@@ -32,6 +32,7 @@ macro_rules! code_enum {
         }
     };
 }
+pub(crate) use code_enum;
 
 code_enum! {
     /// The terminal that makes a place an endpoint (004 art. 3.4).

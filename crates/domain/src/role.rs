@@ -52,6 +52,20 @@ pub enum Permission {
     UsersManage,
     /// Read the audit trail.
     AuditRead,
+    /// Read the published schedule of sessions (R-REG-5: every unit).
+    ScheduleRead,
+    /// Register sessions for a host unit, change, postpone and cancel them (R-REG-1).
+    SessionRegister,
+    /// Approve, refuse or send back registrations routed to a unit (R-REG-4).
+    SessionApprove,
+    /// Confirm or decline an invitation for an invited unit (R-REG-7).
+    InvitationAnswer,
+    /// Confirm a carrier or power-company notice and name the duty staff (R-REG-8).
+    NoticeConfirm,
+    /// Edit the official changes of the working-day calendar.
+    CalendarManage,
+    /// Manage webhook subscriptions and send test notices (the notification outbox).
+    NotifyManage,
 }
 
 impl Role {
@@ -121,7 +135,16 @@ impl Role {
                 PolicyRead,
                 UsersManage,
                 AuditRead,
+                ScheduleRead,
+                SessionRegister,
+                SessionApprove,
+                InvitationAnswer,
+                NoticeConfirm,
+                CalendarManage,
+                NotifyManage,
             ],
+            // The operating unit registers on behalf of hosts and answers invitations of the
+            // endpoints it runs, but approval stays with the leaders (R-REG-4).
             Role::OperatingAdmin => &[
                 DirectoryRead,
                 DirectoryWrite,
@@ -129,15 +152,40 @@ impl Role {
                 DirectoryImport,
                 ContactsExport,
                 PolicyRead,
+                ScheduleRead,
+                SessionRegister,
+                InvitationAnswer,
+                CalendarManage,
+                NotifyManage,
             ],
-            Role::Approver => &[DirectoryRead, ContactsExport, PolicyRead],
-            Role::HostSecretary => &[DirectoryRead, ContactsWrite],
-            Role::McuOperator => &[DirectoryRead, ContactsExport],
+            Role::Approver => &[
+                DirectoryRead,
+                ContactsExport,
+                PolicyRead,
+                ScheduleRead,
+                SessionApprove,
+            ],
+            Role::HostSecretary => &[
+                DirectoryRead,
+                ContactsWrite,
+                ScheduleRead,
+                SessionRegister,
+                InvitationAnswer,
+            ],
+            Role::McuOperator => &[DirectoryRead, ContactsExport, ScheduleRead],
             // Endpoint operators and liaisons keep their own unit's technicians and on-duty
             // staff current: they know when a person changes.
-            Role::EndpointOperator => &[DirectoryRead, ContactsWrite],
-            Role::Liaison => &[DirectoryRead, ContactsWrite],
-            Role::Auditor => &[DirectoryRead, ContactsExport, PolicyRead, AuditRead],
+            Role::EndpointOperator => {
+                &[DirectoryRead, ContactsWrite, ScheduleRead, InvitationAnswer]
+            }
+            Role::Liaison => &[DirectoryRead, ContactsWrite, ScheduleRead, NoticeConfirm],
+            Role::Auditor => &[
+                DirectoryRead,
+                ContactsExport,
+                PolicyRead,
+                AuditRead,
+                ScheduleRead,
+            ],
         }
     }
 

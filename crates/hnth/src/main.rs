@@ -16,6 +16,7 @@ use hnth_store::import::ImportFailure;
 use hnth_store::{Actor, Store, StoreOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod calendar_cli;
 mod demo;
 mod settings;
 
@@ -75,6 +76,11 @@ enum Command {
     },
     /// List the shipped policy profiles.
     Profiles,
+    /// Print a year's days off (public holidays, compensations, official changes).
+    Calendar {
+        /// The year, e.g. 2026.
+        year: i16,
+    },
 }
 
 #[derive(Subcommand)]
@@ -182,6 +188,11 @@ async fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Calendar { year } => {
+            let calendar = hnth_domain::calendar::WorkCalendar::with_shipped();
+            calendar_cli::print_year(&calendar, year, Lang::Vi, &mut std::io::stdout().lock())?;
+            Ok(())
+        }
     }
 }
 
@@ -202,10 +213,39 @@ async fn serve(common: Common, listen: Option<std::net::SocketAddr>, demo: bool)
             "demo data loaded"
         );
     }
+    let seeded = store
+        .seed_calendar(&hnth_domain::calendar::WorkCalendar::shipped_changes())
+        .await?;
+    if !seeded.is_empty() {
+        tracing::info!(
+            ?seeded,
+            "official calendar changes of the shipped years recorded"
+        );
+    }
+    let calendar = store.work_calendar().await?;
+    // The demo city's operating unit is its Department of Information and Communications.
+    let operating_unit = settings
+        .operating_unit
+        .clone()
+        .or_else(|| demo.then(|| "CT.STTTT".to_string()));
+    let operating_unit_id = match operating_unit {
+        Some(code) => Some(
+            store
+                .unit_by_code(&code)
+                .await?
+                .with_context(|| format!("operating_unit `{code}` is not a unit of the directory"))?
+                .id,
+        ),
+        None => None,
+    };
+    let outbox_wake = std::sync::Arc::new(tokio::sync::Notify::new());
     let state = hnth_web::AppState {
         store: store.clone(),
         policy: std::sync::Arc::new(policy),
         config: std::sync::Arc::new(settings.web_config()),
+        calendar: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(calendar))),
+        operating_unit_id,
+        outbox_wake: outbox_wake.clone(),
     };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -226,9 +266,15 @@ async fn serve(common: Common, listen: Option<std::net::SocketAddr>, demo: bool)
             println!("  {username:10} {}", role.label(Lang::En));
         }
     }
-    axum::serve(listener, hnth_web::router(state))
+    let dispatcher = hnth_notify::start(store.clone(), settings.notify_config(), outbox_wake)
+        .await
+        .context("cannot start the notification dispatcher")?;
+    let served = axum::serve(listener, hnth_web::router(state))
         .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        .await;
+    // Stop sending before closing the store; a send cut short is retried after its lease.
+    dispatcher.shutdown().await;
+    served?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

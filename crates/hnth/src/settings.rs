@@ -23,6 +23,82 @@ pub struct Settings {
     pub policy: PolicySettings,
     /// Web settings.
     pub web: WebSettings,
+    /// Code of the operating unit (Sở TT&TT / Sở KH&CN) that approves registrations by
+    /// default (R-REG-4); when absent, the root of the host unit's tree stands for it.
+    #[serde(default)]
+    pub operating_unit: Option<String>,
+    /// Notifications: e-mail and webhook delivery.
+    #[serde(default)]
+    pub notify: NotifySettings,
+}
+
+/// `[notify]`: how the outbox's notices are sent. Without `[notify.smtp]` no e-mail is
+/// created at all; in-app notifications and webhooks work regardless.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifySettings {
+    /// The mail relay; absent: the e-mail channel is off.
+    pub smtp: Option<SmtpSettings>,
+    /// Longest time one webhook call may take.
+    pub webhook_timeout_seconds: u64,
+    /// Attempts per delivery, the first included, before it gives up (stays visible).
+    pub max_attempts: u32,
+    /// Wait after the first failure; doubled after each further one.
+    pub retry_first_seconds: u64,
+    /// Longest wait between attempts.
+    pub retry_max_seconds: u64,
+    /// How long a delivery being sent is reserved; after a crash it is sent again once this
+    /// has passed. Must exceed both timeouts.
+    pub lease_seconds: u64,
+    /// How often to look for due deliveries besides being woken by new notices.
+    pub poll_seconds: u64,
+    /// Deliveries sent at the same time.
+    pub concurrency: usize,
+}
+
+impl Default for NotifySettings {
+    fn default() -> NotifySettings {
+        let retry = hnth_store::outbox::RetryPolicy::default();
+        NotifySettings {
+            smtp: None,
+            webhook_timeout_seconds: 10,
+            max_attempts: retry.max_attempts,
+            retry_first_seconds: retry.first_delay.as_secs(),
+            retry_max_seconds: retry.max_delay.as_secs(),
+            lease_seconds: 300,
+            poll_seconds: 5,
+            concurrency: 4,
+        }
+    }
+}
+
+/// `[notify.smtp]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// The relay's host name.
+    pub host: String,
+    /// The relay's port; by default 25 (`tls = "none"`), 587 (`starttls`) or 465 (`tls`).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// The sender, e.g. `"Hội nghị truyền hình <hnth@cantho.gov.vn>"`.
+    pub from: String,
+    /// Login name, when the relay requires one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password (better given as `HNTH_NOTIFY__SMTP__PASSWORD`); never written back out.
+    #[serde(default, skip_serializing)]
+    pub password: Option<secrecy::SecretString>,
+    /// `none`, `starttls` (default) or `tls`.
+    #[serde(default)]
+    pub tls: hnth_notify::SmtpTls,
+    /// Longest time one message may take.
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_smtp_timeout() -> u64 {
+    30
 }
 
 /// `[policy]`.
@@ -65,6 +141,8 @@ impl Default for Settings {
                 max_failed_logins: 5,
                 lockout_minutes: 15,
             },
+            operating_unit: None,
+            notify: NotifySettings::default(),
         }
     }
 }
@@ -98,6 +176,7 @@ impl Settings {
             settings.web.max_failed_logins >= 1,
             "web.max_failed_logins must be at least 1"
         );
+        settings.notify_config().validate()?;
         Ok(settings)
     }
 
@@ -105,6 +184,36 @@ impl Settings {
     pub fn policy(&self) -> Result<LoadedPolicy> {
         LoadedPolicy::load(&self.policy.profile, &self.policy.overrides)
             .context("invalid policy settings")
+    }
+
+    /// The notification dispatcher's part.
+    pub fn notify_config(&self) -> hnth_notify::NotifyConfig {
+        let n = &self.notify;
+        let secs = std::time::Duration::from_secs;
+        hnth_notify::NotifyConfig {
+            smtp: n.smtp.as_ref().map(|s| hnth_notify::SmtpConfig {
+                host: s.host.clone(),
+                port: s.port.unwrap_or(match s.tls {
+                    hnth_notify::SmtpTls::None => 25,
+                    hnth_notify::SmtpTls::Starttls => 587,
+                    hnth_notify::SmtpTls::Tls => 465,
+                }),
+                from: s.from.clone(),
+                username: s.username.clone(),
+                password: s.password.clone(),
+                tls: s.tls,
+                timeout: secs(s.timeout_seconds),
+            }),
+            webhook_timeout: secs(n.webhook_timeout_seconds),
+            retry: hnth_store::outbox::RetryPolicy {
+                first_delay: secs(n.retry_first_seconds),
+                max_delay: secs(n.retry_max_seconds),
+                max_attempts: n.max_attempts,
+            },
+            lease: secs(n.lease_seconds),
+            poll_interval: secs(n.poll_seconds),
+            concurrency: n.concurrency,
+        }
     }
 
     /// The web layer's part.

@@ -245,5 +245,60 @@ async fn r_dir_2_a_person_logs_in_and_walks_the_unit_tree_in_chromium() {
         })
         .await;
     driver.screenshot("commune.png").await;
+
+    // R-REG-1: the host unit's secretary registers a session in the form and sends it for
+    // approval; the page shows it awaiting the approver, with the answer deadline.
+    driver.click("form[action='/logout'] button").await;
+    driver
+        .wait_for("the login page after logging out", |page| {
+            page.contains("name=\"password\"")
+        })
+        .await;
+    driver.type_into("input[name=username]", "thuky").await;
+    driver.type_into("input[name=password]", "hnth-demo").await;
+    driver.click("button.primary").await;
+    driver
+        .wait_for("logged in as the secretary", |page| {
+            page.contains("/logout")
+        })
+        .await;
+    driver.goto(&format!("{address}/sessions/new")).await;
+    driver
+        .wait_for("the registration form", |page| {
+            page.contains("id=\"session-form\"")
+        })
+        .await;
+    let calendar = hnth_domain::calendar::WorkCalendar::with_shipped();
+    let day = calendar.add_working_days(hnth_web::today(), 20);
+    driver
+        .type_into("input[name=title]", "Giao ban công tác chuyển đổi số")
+        .await;
+    driver
+        .type_into(
+            "input[name=date]",
+            &format!("{:02}/{:02}/{}", day.day(), day.month(), day.year()),
+        )
+        .await;
+    driver.type_into("input[name=start_time]", "09:00").await;
+    driver.type_into("input[name=end_time]", "10:30").await;
+    driver
+        .type_into("input[name=chair_name]", "Nguyễn Văn An")
+        .await;
+    driver
+        .type_into("input[name=contact_phone]", "0292 3820 578")
+        .await;
+    driver.click("input[name=member_endpoint_ids]").await;
+    driver.screenshot("session-form.png").await;
+    driver.click("button[name=intent][value=submit]").await;
+    let page = driver
+        .wait_for("the registration awaiting approval", |page| {
+            page.contains("id=\"status\"") && page.contains("Chờ phê duyệt")
+        })
+        .await;
+    assert!(
+        page.contains("id=\"answer-due\""),
+        "the answer deadline is shown"
+    );
+    driver.screenshot("session.png").await;
     driver.call(reqwest::Method::DELETE, "", None).await;
 }

@@ -28,8 +28,12 @@ use sqlx::SqlitePool;
 
 pub mod accounts;
 pub mod audit;
+pub mod calendar;
 pub mod directory;
+pub mod feeds;
 pub mod import;
+pub mod outbox;
+pub mod sessions;
 
 /// The file name of the database inside the data folder.
 pub const DATABASE_FILE: &str = "hnth.sqlite3";

@@ -12,9 +12,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hnth_domain::import::ImportErrors;
 use hnth_domain::lang::{Lang, Text};
+use hnth_domain::session::checks::Refusal;
+use hnth_domain::session::format_date_time;
 use hnth_domain::validate::Invalid;
 use hnth_store::import::ImportFailure;
+use hnth_store::sessions::{OccurrenceConflicts, RegisterError};
 use hnth_store::StoreError;
+use jiff::civil::DateTime;
 use serde_json::json;
 
 /// Everything a handler can fail with.
@@ -34,6 +38,15 @@ pub enum AppError {
     Conflict(Text),
     /// The request itself is malformed.
     BadRequest(Text),
+    /// The registration misses the policy's deadlines (R-REG-2, R-REG-9, R-REG-10).
+    Refused(Vec<Refusal>),
+    /// The booking collides with booked sessions (R-REG-3); with the nearest free slots.
+    Booking {
+        /// Every colliding occurrence and what it collides with.
+        occurrences: Vec<OccurrenceConflicts>,
+        /// The nearest free slots for the same endpoints, nearest first.
+        free_slots: Vec<(DateTime, DateTime)>,
+    },
     /// A bug or an outage; the detail is logged, not shown.
     Internal,
 }
@@ -45,8 +58,10 @@ impl AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Invalid(_) | AppError::Import(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Invalid(_) | AppError::Import(_) | AppError::Refused(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            AppError::Conflict(_) | AppError::Booking { .. } => StatusCode::CONFLICT,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -62,6 +77,8 @@ impl AppError {
             AppError::Import(_) => "import_rejected",
             AppError::Conflict(_) => "conflict",
             AppError::BadRequest(_) => "bad_request",
+            AppError::Refused(_) => "policy_refused",
+            AppError::Booking { .. } => "booking_conflict",
             AppError::Internal => "internal",
         }
     }
@@ -90,6 +107,43 @@ impl AppError {
                 format!("The file has {} problems; nothing was stored.", errors.errors.len()),
             ),
             AppError::Conflict(text) | AppError::BadRequest(text) => text.clone(),
+            AppError::Refused(refusals) => Text::new(
+                refusals.iter().map(|r| r.message.vi.as_str()).collect::<Vec<_>>().join(" "),
+                refusals.iter().map(|r| r.message.en.as_str()).collect::<Vec<_>>().join(" "),
+            ),
+            AppError::Booking { occurrences, free_slots } => {
+                let conflicts: Vec<Text> = occurrences
+                    .iter()
+                    .flat_map(|o| o.conflicts.iter().map(|c| c.message()))
+                    .collect();
+                let slots = |lang| {
+                    free_slots
+                        .iter()
+                        .map(|(start, end)| {
+                            format!("{}–{:02}:{:02}", format_date_time(*start, lang), end.hour(), end.minute())
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                };
+                let (vi_more, en_more) = if free_slots.is_empty() {
+                    (String::new(), String::new())
+                } else {
+                    (
+                        format!(" Khung giờ trống gần nhất: {}.", slots(Lang::Vi)),
+                        format!(" Nearest free slots: {}.", slots(Lang::En)),
+                    )
+                };
+                Text::new(
+                    format!(
+                        "Trùng lịch: {}{vi_more}",
+                        conflicts.iter().map(|t| t.vi.as_str()).collect::<Vec<_>>().join(" ")
+                    ),
+                    format!(
+                        "Double booking: {}{en_more}",
+                        conflicts.iter().map(|t| t.en.as_str()).collect::<Vec<_>>().join(" ")
+                    ),
+                )
+            }
             AppError::Internal => Text::new(
                 "Lỗi hệ thống; thao tác chưa được thực hiện. Vui lòng thử lại hoặc báo cho quản trị hệ thống.",
                 "A system error occurred; nothing was changed. Try again or tell the system administrator.",
@@ -115,9 +169,41 @@ impl AppError {
                     |e| json!({ "line": e.line, "field": e.field, "message": e.message.get(lang) }),
                 )
                 .collect(),
+            AppError::Refused(refusals) => refusals
+                .iter()
+                .map(|r| {
+                    json!({ "field": r.field, "code": r.code, "rule": r.rule, "message": r.message.get(lang),
+                            "deadline": r.deadline.to_string() })
+                })
+                .collect(),
             _ => Vec::new(),
         };
-        json!({ "error": { "code": self.code(), "message": self.message(lang), "fields": fields } })
+        let mut body = json!({ "error": { "code": self.code(), "message": self.message(lang), "fields": fields } });
+        if let AppError::Booking {
+            occurrences,
+            free_slots,
+        } = self
+        {
+            body["error"]["conflicts"] = occurrences
+                .iter()
+                .map(|o| {
+                    json!({
+                        "starts_at": o.starts_at.to_string(),
+                        "ends_at": o.ends_at.to_string(),
+                        "with": o.conflicts.iter().map(|c| {
+                            let mut detail = json!(c);
+                            detail["message"] = json!(c.message().get(lang));
+                            detail
+                        }).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            body["error"]["free_slots"] = free_slots
+                .iter()
+                .map(|(start, end)| json!({ "starts_at": start.to_string(), "ends_at": end.to_string() }))
+                .collect();
+        }
+        body
     }
 }
 
@@ -128,6 +214,11 @@ fn thing_vi(what: &str) -> &str {
         "contact" => "cán bộ đầu mối",
         "user" => "tài khoản",
         "page" => "trang",
+        "session" => "phiên họp",
+        "invitation" => "giấy mời",
+        "carrier notice" => "thông báo nhà mạng",
+        "calendar change" => "thay đổi lịch làm việc",
+        "feed" => "địa chỉ đăng ký lịch",
         other => other,
     }
 }
@@ -150,6 +241,19 @@ impl From<StoreError> for AppError {
                 tracing::error!(error = %other, "store failure");
                 AppError::Internal
             }
+        }
+    }
+}
+
+impl From<RegisterError> for AppError {
+    /// A collision without proposals; handlers that can propose free slots add them.
+    fn from(error: RegisterError) -> AppError {
+        match error {
+            RegisterError::Conflicts(occurrences) => AppError::Booking {
+                occurrences,
+                free_slots: Vec::new(),
+            },
+            RegisterError::Store(error) => error.into(),
         }
     }
 }

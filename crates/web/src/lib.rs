@@ -20,6 +20,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use axum_extra::extract::CookieJar;
+use hnth_domain::calendar::WorkCalendar;
 use hnth_domain::lang::Lang;
 use hnth_domain::policy::LoadedPolicy;
 use hnth_domain::role::{is_allowed, Grant, Permission, Target};
@@ -33,7 +34,10 @@ pub mod auth;
 pub mod error;
 pub mod export;
 pub mod i18n;
+pub mod inbox;
 pub mod pages;
+pub mod schedule;
+pub mod sessions;
 
 use error::AppError;
 
@@ -78,6 +82,54 @@ pub struct AppState {
     pub policy: Arc<LoadedPolicy>,
     /// Web settings.
     pub config: Arc<WebConfig>,
+    /// The working-day calendar in force (the rules plus the administrator's official
+    /// changes); replaced as a whole when an administrator edits it, so a request always
+    /// counts with one consistent calendar.
+    pub calendar: Arc<std::sync::RwLock<Arc<WorkCalendar>>>,
+    /// The operating unit (Sở TT&TT / Sở KH&CN) that approves by default (R-REG-4); `None`
+    /// lets the root of the host's tree stand for it.
+    pub operating_unit_id: Option<i64>,
+    /// Wakes the notification dispatcher (`hnth-notify`) after a write that enqueued notices,
+    /// so they leave at once instead of at its next poll. Without a dispatcher (tests) a
+    /// fresh `Notify` that nobody waits on.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    /// The calendar in force now.
+    pub fn calendar(&self) -> Arc<WorkCalendar> {
+        // A poisoned lock means a panic while swapping an `Arc`: the value is still whole.
+        self.calendar
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reloads the calendar from the store after an edit.
+    pub async fn reload_calendar(&self) -> Result<(), AppError> {
+        let fresh = Arc::new(self.store.work_calendar().await?);
+        *self
+            .calendar
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        Ok(())
+    }
+
+    /// What booking and routing need from the policy.
+    pub fn booking_rules<'a>(
+        &'a self,
+        calendar: &'a WorkCalendar,
+    ) -> hnth_store::sessions::BookingRules<'a> {
+        let policy = &self.policy.policy;
+        hnth_store::sessions::BookingRules {
+            capacity: policy.mcu_capacity.value,
+            approvers: &policy.approvers.value,
+            operating_unit_id: self.operating_unit_id,
+            answer_within: policy.registration_answer_within.value,
+            carrier_notice_before: policy.carrier_notice_before.value,
+            calendar,
+        }
+    }
 }
 
 /// Today in Asia/Ho_Chi_Minh, the date every rule of the deployment counts in.
@@ -326,10 +378,17 @@ async fn not_found() -> AppError {
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let (api_routes, openapi) = api::router().split_for_parts();
+    let (api_routes, openapi) = api::router()
+        .merge(inbox::api_router())
+        .merge(sessions::api_router())
+        .merge(schedule::api_router())
+        .split_for_parts();
     let openapi = Arc::new(openapi);
     Router::new()
         .merge(pages::router())
+        .merge(inbox::router())
+        .merge(sessions::router())
+        .merge(schedule::router())
         .merge(api_routes)
         .route("/api/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .route("/healthz", get(healthz))

@@ -100,10 +100,13 @@ pub struct Chrome {
     pub can_users: bool,
     /// Exports.
     pub can_export: bool,
+    /// The published schedule of sessions.
+    pub can_schedule: bool,
 }
 
 impl Chrome {
-    fn new(
+    /// The chrome of a page in `section` at `path`.
+    pub(crate) fn new(
         user: &CurrentUser,
         lang: Lang,
         path: impl Into<String>,
@@ -120,6 +123,7 @@ impl Chrome {
             can_audit: user.can(Permission::AuditRead),
             can_users: user.can(Permission::UsersManage),
             can_export: user.can(Permission::ContactsExport),
+            can_schedule: user.can(Permission::ScheduleRead),
         }
     }
 }
@@ -154,13 +158,19 @@ pub fn error_page(error: &AppError, lang: Lang) -> Response {
 pub struct FieldErrors(HashMap<&'static str, String>);
 
 impl FieldErrors {
-    fn from_invalid(invalid: &Invalid, lang: Lang) -> FieldErrors {
+    /// The first message of each field.
+    pub(crate) fn from_invalid(invalid: &Invalid, lang: Lang) -> FieldErrors {
         let mut map = HashMap::new();
         for error in &invalid.errors {
             map.entry(error.field)
                 .or_insert_with(|| error.message.get(lang).to_string());
         }
         FieldErrors(map)
+    }
+
+    /// Adds a message to `field` unless it has one.
+    pub(crate) fn insert(&mut self, field: &'static str, message: String) {
+        self.0.entry(field).or_insert(message);
     }
 
     /// The message of `field`, or empty.
@@ -182,7 +192,8 @@ pub struct Choice {
     pub label: String,
 }
 
-fn choices<T: Copy>(
+/// Choices of a select box from an enum's values.
+pub(crate) fn choices<T: Copy>(
     all: &[T],
     code: impl Fn(T) -> &'static str,
     label: impl Fn(T) -> &'static str,

@@ -151,10 +151,34 @@ pub async fn spawn_app() -> TestApp {
             tokens.insert(role, token);
         }
     }
+    let (address, client) = serve(store.clone(), policy, None).await;
+    TestApp {
+        address,
+        store,
+        tokens,
+        nk_admin_token,
+        units,
+        client,
+        _dir: dir,
+    }
+}
+
+/// Serves `store` under `policy` on a free port; returns the base URL and a client that keeps
+/// cookies and does not follow redirects.
+pub async fn serve(
+    store: Store,
+    policy: LoadedPolicy,
+    operating_unit_id: Option<i64>,
+) -> (String, reqwest::Client) {
     let state = AppState {
-        store: store.clone(),
+        store,
         policy: Arc::new(policy),
         config: Arc::new(WebConfig::default()),
+        calendar: Arc::new(std::sync::RwLock::new(Arc::new(
+            hnth_domain::calendar::WorkCalendar::with_shipped(),
+        ))),
+        operating_unit_id,
+        outbox_wake: Arc::new(tokio::sync::Notify::new()),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
@@ -168,13 +192,5 @@ pub async fn spawn_app() -> TestApp {
         .cookie_store(true)
         .build()
         .unwrap();
-    TestApp {
-        address,
-        store,
-        tokens,
-        nk_admin_token,
-        units,
-        client,
-        _dir: dir,
-    }
+    (address, client)
 }

@@ -3,3 +3,5 @@
 mod directory;
 mod helpers;
 mod matrix;
+mod schedule;
+mod sessions;

@@ -88,6 +88,27 @@ async fn r_sec_1_role_route_matrix() {
             case(Method::GET, "/api/v1/exports/contacts.csv", &[SystemAdmin, OperatingAdmin, Approver, McuOperator, Auditor]),
             case(Method::GET, "/api/v1/policy", &[SystemAdmin, OperatingAdmin, Approver, Auditor]),
             case(Method::GET, "/api/v1/audit", &[SystemAdmin, Auditor]),
+            // The published schedule, its feeds and the working calendar (R-REG-5).
+            case(Method::GET, "/api/v1/schedule", ALL),
+            case(Method::GET, "/api/v1/calendar/2026", ALL),
+            Case {
+                method: Method::POST,
+                path: "/api/v1/feeds".into(),
+                body: Some(Body::Json(json!({"unit_id": ubnd}))),
+                allowed: ALL,
+            },
+            Case {
+                method: Method::POST,
+                path: "/api/v1/feeds/reset".into(),
+                body: Some(Body::Json(json!({"unit_id": ubnd}))),
+                allowed: &[SystemAdmin, OperatingAdmin, HostSecretary],
+            },
+            Case {
+                method: Method::PUT,
+                path: "/api/v1/calendar/changes".into(),
+                body: Some(Body::Json(json!({"date": "2027-12-31", "kind": "off", "name_vi": "Nghỉ hoán đổi", "name_en": "Swapped day off", "source": "Thông báo thử nghiệm"}))),
+                allowed: ADMINS,
+            },
             // Pages.
             case(Method::GET, "/units", ALL),
             case(Method::GET, &format!("/units/{ubnd}"), ALL),
@@ -103,6 +124,10 @@ async fn r_sec_1_role_route_matrix() {
             case(Method::GET, "/policy", &[SystemAdmin, OperatingAdmin, Approver, Auditor]),
             case(Method::GET, "/audit", &[SystemAdmin, Auditor]),
             case(Method::GET, "/users", &[SystemAdmin]),
+            case(Method::GET, "/schedule", ALL),
+            case(Method::GET, "/schedule?view=month", ALL),
+            case(Method::GET, &format!("/schedule?view=day&unit={ubnd}"), ALL),
+            case(Method::GET, "/calendar", ALL),
         ]
     };
     let mut failures = Vec::new();
