@@ -491,7 +491,7 @@ impl Store {
             }
             let id = insert_session_tx(&mut tx, actor, &occurrence, series_id).await?;
             if submit {
-                submit_tx(&mut tx, actor, id, &occurrence, rules, now).await?;
+                submit_tx(&mut tx, id, &occurrence, rules, now).await?;
             }
             write_version_tx(&mut tx, actor, id, "").await?;
             audit::append(
@@ -692,7 +692,7 @@ impl Store {
                         conflicts: found,
                     }]));
                 }
-                submit_tx(&mut tx, actor, id, registration, rules, now).await?;
+                submit_tx(&mut tx, id, registration, rules, now).await?;
             }
             Action::Approve | Action::Refuse | Action::AskChanges => {
                 sqlx::query("UPDATE sessions SET status = ?, decided_at = ?, decided_by = ?, decision_note = ? WHERE id = ?")
@@ -1484,7 +1484,6 @@ async fn replace_endpoints_tx(
 /// Routes a registration to its approver, sets the answer deadline and tells the approver.
 async fn submit_tx(
     tx: &mut Transaction<'_, Sqlite>,
-    _actor: &Actor,
     id: i64,
     registration: &Registration,
     rules: &BookingRules<'_>,

@@ -643,27 +643,27 @@ async fn path_for(profile: &str, lead_vi: &str, approver: &str, approver_token: 
 }
 
 #[tokio::test]
-async fn r_reg_can_tho_three_working_days_operating_unit_approves() {
+async fn r_reg_2_4_6_7_8_can_tho_three_working_days_operating_unit_approves() {
     path_for("can-tho", "3 ngày làm việc", "SO", "pheduyet").await;
 }
 
 #[tokio::test]
-async fn r_reg_thanh_hoa_two_working_days_the_committee_office_approves_its_own() {
+async fn r_reg_2_4_6_7_8_thanh_hoa_two_working_days_the_committee_office_approves_its_own() {
     path_for("thanh-hoa", "2 ngày làm việc", "UB", "pheduyet").await;
 }
 
 #[tokio::test]
-async fn r_reg_ha_noi_twenty_four_hours_operating_unit_approves() {
+async fn r_reg_2_4_6_7_8_ha_noi_twenty_four_hours_operating_unit_approves() {
     path_for("ha-noi", "24 giờ", "SO", "pheduyet").await;
 }
 
 #[tokio::test]
-async fn r_reg_quang_binh_default_lead_time_operating_unit_approves() {
+async fn r_reg_2_4_6_7_8_quang_binh_default_lead_time_operating_unit_approves() {
     path_for("quang-binh", "2 ngày làm việc", "SO", "pheduyet").await;
 }
 
 #[tokio::test]
-async fn r_reg_thua_thien_hue_default_lead_time_operating_unit_approves() {
+async fn r_reg_2_4_6_7_8_thua_thien_hue_default_lead_time_operating_unit_approves() {
     path_for("thua-thien-hue", "2 ngày làm việc", "SO", "pheduyet").await;
 }
 
@@ -715,7 +715,7 @@ async fn futures_join(
 }
 
 #[tokio::test]
-async fn r_reg_recurring_weekly_briefing_books_every_occurrence_or_none() {
+async fn r_reg_3_recurring_weekly_briefing_books_every_occurrence_or_none() {
     let p = province("can-tho").await;
     let calendar = WorkCalendar::with_shipped();
     // The Monday briefing for five weeks, starting on a Monday far enough ahead.
