@@ -76,10 +76,17 @@ enum Command {
     },
     /// List the shipped policy profiles.
     Profiles,
-    /// Print a year's days off (public holidays, compensations, official changes).
+    /// Print a year's days off (public holidays, compensations, official changes) as the
+    /// server counts them: with the administrator's edits when the data folder has a
+    /// database, else from the official tables shipped with hnth.
     Calendar {
+        #[command(flatten)]
+        common: Common,
         /// The year, e.g. 2026.
         year: i16,
+        /// Ignore the database and print the shipped official tables.
+        #[arg(long)]
+        shipped: bool,
     },
 }
 
@@ -188,12 +195,45 @@ async fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Calendar { year } => {
-            let calendar = hnth_domain::calendar::WorkCalendar::with_shipped();
-            calendar_cli::print_year(&calendar, year, Lang::Vi, &mut std::io::stdout().lock())?;
-            Ok(())
-        }
+        Command::Calendar {
+            common,
+            year,
+            shipped,
+        } => calendar(common, year, shipped).await,
     }
+}
+
+/// `hnth calendar YEAR`: the calendar in force. An existing database is opened (never
+/// created: a mistyped `--data` must not leave an empty database behind) and its shipped
+/// years recorded, exactly as the server does at start, so both count the same days.
+async fn calendar(common: Common, year: i16, shipped: bool) -> Result<()> {
+    let settings = settings_for(&common)?;
+    let database = settings.data_dir.join(hnth_store::DATABASE_FILE);
+    let mut out = std::io::stdout().lock();
+    let calendar = if shipped || !database.is_file() {
+        use std::io::Write;
+        writeln!(
+            out,
+            "(Bảng thay đổi chính thức kèm theo phần mềm{}.)",
+            if shipped {
+                String::new()
+            } else {
+                format!("; chưa có cơ sở dữ liệu ở {}", settings.data_dir.display())
+            }
+        )?;
+        hnth_domain::calendar::WorkCalendar::with_shipped()
+    } else {
+        let policy = settings.policy()?;
+        let store = open_store(&settings, &policy).await?;
+        store
+            .seed_calendar(&hnth_domain::calendar::WorkCalendar::shipped_changes())
+            .await?;
+        let calendar = store.work_calendar().await?;
+        store.close().await;
+        calendar
+    };
+    calendar_cli::print_year(&calendar, year, Lang::Vi, &mut out)?;
+    Ok(())
 }
 
 async fn serve(common: Common, listen: Option<std::net::SocketAddr>, demo: bool) -> Result<()> {
@@ -246,6 +286,7 @@ async fn serve(common: Common, listen: Option<std::net::SocketAddr>, demo: bool)
         calendar: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(calendar))),
         operating_unit_id,
         outbox_wake: outbox_wake.clone(),
+        live: hnth_web::live::LiveHub::default(),
     };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -269,8 +310,13 @@ async fn serve(common: Common, listen: Option<std::net::SocketAddr>, demo: bool)
     let dispatcher = hnth_notify::start(store.clone(), settings.notify_config(), outbox_wake)
         .await
         .context("cannot start the notification dispatcher")?;
+    let live = state.live.clone();
     let served = axum::serve(listener, hnth_web::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Open event streams never end by themselves; end them so the shutdown can.
+            live.close();
+        })
         .await;
     // Stop sending before closing the store; a send cut short is retried after its lease.
     dispatcher.shutdown().await;

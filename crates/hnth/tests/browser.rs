@@ -1,5 +1,7 @@
 //! End to end as a person: the real `hnth serve --demo` binary, Debian's headless Chromium
-//! driven through chromedriver (WebDriver over HTTP), a login, the unit tree, a screenshot.
+//! driven through chromedriver (WebDriver over HTTP): a login, the unit tree, then a session
+//! registered, approved, given a document, answered (seen live on the open page) and
+//! cancelled, with screenshots.
 //!
 //! The test command of the README installs `chromium` and `chromium-driver`; without them
 //! this test fails rather than silently passing.
@@ -139,6 +141,43 @@ impl Driver {
         panic!("{what}: not seen within 15 s; the page shows:\n{shown}");
     }
 
+    /// Runs `script` in the page and returns its value.
+    async fn execute(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// Polls `script` until it returns `expected`.
+    async fn wait_for_script(&self, what: &str, script: &str, expected: Value) {
+        let mut last = Value::Null;
+        for _ in 0..150 {
+            last = self.execute(script).await;
+            if last == expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{what}: `{script}` gave {last}, not {expected}, within 15 s");
+    }
+
+    /// Logs out and logs in again as `username` (demo password).
+    async fn switch_user(&self, username: &str) {
+        self.click("form[action='/logout'] button").await;
+        self.wait_for("the login page after logging out", |page| {
+            page.contains("name=\"password\"")
+        })
+        .await;
+        self.type_into("input[name=username]", username).await;
+        self.type_into("input[name=password]", "hnth-demo").await;
+        self.click("button.primary").await;
+        self.wait_for("logged in", |page| page.contains("/logout"))
+            .await;
+    }
+
     async fn screenshot(&self, name: &str) -> std::path::PathBuf {
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
@@ -248,20 +287,7 @@ async fn r_dir_2_a_person_logs_in_and_walks_the_unit_tree_in_chromium() {
 
     // R-REG-1: the host unit's secretary registers a session in the form and sends it for
     // approval; the page shows it awaiting the approver, with the answer deadline.
-    driver.click("form[action='/logout'] button").await;
-    driver
-        .wait_for("the login page after logging out", |page| {
-            page.contains("name=\"password\"")
-        })
-        .await;
-    driver.type_into("input[name=username]", "thuky").await;
-    driver.type_into("input[name=password]", "hnth-demo").await;
-    driver.click("button.primary").await;
-    driver
-        .wait_for("logged in as the secretary", |page| {
-            page.contains("/logout")
-        })
-        .await;
+    driver.switch_user("thuky").await;
     driver.goto(&format!("{address}/sessions/new")).await;
     driver
         .wait_for("the registration form", |page| {
@@ -287,7 +313,15 @@ async fn r_dir_2_a_person_logs_in_and_walks_the_unit_tree_in_chromium() {
     driver
         .type_into("input[name=contact_phone]", "0292 3820 578")
         .await;
-    driver.click("input[name=member_endpoint_ids]").await;
+    // Ninh Kiều district, whose endpoint operator answers below.
+    let ticked = driver
+        .execute(
+            "const box = [...document.querySelectorAll('input[name=member_endpoint_ids]')]
+               .find(input => input.parentElement.textContent.includes('Ninh Kiều'));
+             box.click(); return box.checked;",
+        )
+        .await;
+    assert_eq!(ticked, json!(true), "Ninh Kiều's endpoint is offered");
     driver.screenshot("session-form.png").await;
     driver.click("button[name=intent][value=submit]").await;
     let page = driver
@@ -300,5 +334,113 @@ async fn r_dir_2_a_person_logs_in_and_walks_the_unit_tree_in_chromium() {
         "the answer deadline is shown"
     );
     driver.screenshot("session.png").await;
+    let session_url = driver
+        .call(reqwest::Method::GET, "/url", None)
+        .await
+        .as_str()
+        .unwrap()
+        .to_string();
+    let session_id: i64 = session_url.rsplit('/').next().unwrap().parse().unwrap();
+
+    // R-REG-4: the approver approves it on the page.
+    driver.switch_user("pheduyet").await;
+    driver.goto(&session_url).await;
+    driver
+        .wait_for("the approval form", |page| page.contains("id=\"decide\""))
+        .await;
+    driver.click("#decide button[value=approve]").await;
+    driver
+        .wait_for("the approved session", |page| {
+            page.contains("Đã phê duyệt") && page.contains("id=\"invitations\"")
+        })
+        .await;
+
+    // R-REG-9: the secretary attaches the plan; the page then listens for changes.
+    driver.switch_user("thuky").await;
+    driver.goto(&session_url).await;
+    let document = data.path().join("Kế hoạch tổ chức hội nghị.pdf");
+    std::fs::write(&document, b"%PDF-1.4\n% hnth browser test\n").unwrap();
+    driver
+        .type_into(
+            "#document-upload input[type=file]",
+            document.to_str().unwrap(),
+        )
+        .await;
+    driver.click("#document-upload button").await;
+    driver
+        .wait_for("the uploaded document", |page| {
+            page.contains("id=\"document-list\"") && page.contains("Kế hoạch tổ chức hội nghị.pdf")
+        })
+        .await;
+    driver
+        .wait_for_script(
+            "the live stream is open",
+            "return document.getElementById('live-note').hidden",
+            json!(false),
+        )
+        .await;
+    driver.execute("window.hnthNotReloaded = 42").await;
+
+    // R-REG-7: Ninh Kiều confirms elsewhere; the secretary's open page shows it without a
+    // reload (the marker set in the page survives).
+    let token = Command::new(env!("CARGO_BIN_EXE_hnth"))
+        .args(["token", "create", "--user", "diemcau", "--data"])
+        .arg(data.path().join("data"))
+        .env("HNTH_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(token.status.success(), "{token:?}");
+    let token = String::from_utf8(token.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    let api = reqwest::Client::new();
+    let detail: Value = api
+        .get(format!("{address}/api/v1/sessions/{session_id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let invitation = detail["invitations"][0]["id"].as_i64().unwrap();
+    let answered = api
+        .post(format!("{address}/api/v1/invitations/{invitation}/answer"))
+        .bearer_auth(&token)
+        .json(&json!({ "answer": "confirm", "chair_name": "Trần Văn Bình", "chair_title": "Chủ tịch UBND quận" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        answered.status().is_success(),
+        "{}",
+        answered.text().await.unwrap()
+    );
+    let live = driver
+        .wait_for("the answer shown live", |page| {
+            page.contains("Đã xác nhận 1") && page.contains("Trần Văn Bình")
+        })
+        .await;
+    assert!(live.contains("Kế hoạch tổ chức hội nghị.pdf"));
+    assert_eq!(
+        driver.execute("return window.hnthNotReloaded").await,
+        json!(42),
+        "the page was reloaded instead of updated"
+    );
+    driver.execute("window.scrollTo(0, 0)").await;
+    driver.screenshot("session-live.png").await;
+
+    // R-REG-6: the secretary cancels with a reason; the page says so.
+    driver
+        .type_into(".cancel-form input[name=reason]", "Lãnh đạo bận đột xuất")
+        .await;
+    driver.click(".cancel-form button").await;
+    driver
+        .wait_for("the cancelled session", |page| page.contains("Đã hủy"))
+        .await;
     driver.call(reqwest::Method::DELETE, "", None).await;
 }

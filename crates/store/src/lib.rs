@@ -30,6 +30,7 @@ pub mod accounts;
 pub mod audit;
 pub mod calendar;
 pub mod directory;
+pub mod documents;
 pub mod feeds;
 pub mod import;
 pub mod outbox;

@@ -337,7 +337,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} `{value}`"))
 }
 
-fn parse_instant(text: &str) -> Result<Timestamp> {
+pub(crate) fn parse_instant(text: &str) -> Result<Timestamp> {
     text.parse().map_err(|_| corrupt("instant", text))
 }
 
@@ -1259,7 +1259,7 @@ async fn session_conn(conn: &mut SqliteConnection, id: i64) -> Result<SessionRec
     SessionRecord::try_from(row)
 }
 
-async fn session_tx(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<SessionRecord> {
+pub(crate) async fn session_tx(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<SessionRecord> {
     session_conn(tx, id).await
 }
 
@@ -1769,7 +1769,7 @@ async fn notify_everyone_tx(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn notify_tx(
+pub(crate) async fn notify_tx(
     tx: &mut Transaction<'_, Sqlite>,
     unit_id: i64,
     session_id: i64,

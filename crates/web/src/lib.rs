@@ -31,10 +31,12 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod api;
 pub mod auth;
+pub mod documents;
 pub mod error;
 pub mod export;
 pub mod i18n;
 pub mod inbox;
+pub mod live;
 pub mod pages;
 pub mod schedule;
 pub mod sessions;
@@ -93,6 +95,8 @@ pub struct AppState {
     /// so they leave at once instead of at its next poll. Without a dispatcher (tests) a
     /// fresh `Notify` that nobody waits on.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Tells open pages that a session changed (server-sent events, [`live`]).
+    pub live: live::LiveHub,
 }
 
 impl AppState {
@@ -361,15 +365,33 @@ async fn healthz(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn stylesheet() -> Response {
+/// The files under `static/`, built into the binary so that `cargo run` is enough: the
+/// stylesheet and the small plain ES modules some pages use (no build step).
+const ASSETS: &[(&str, &str, &str)] = &[
     (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
+        "app.css",
+        "text/css; charset=utf-8",
         include_str!("../static/app.css"),
-    )
-        .into_response()
+    ),
+    (
+        "live.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/live.js"),
+    ),
+];
+
+async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, _, _)| *name == file) {
+        Some((_, content_type, body)) => (
+            [
+                (header::CONTENT_TYPE, *content_type),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => AppError::NotFound("file").into_response(),
+    }
 }
 
 async fn not_found() -> AppError {
@@ -381,6 +403,7 @@ pub fn router(state: AppState) -> Router {
     let (api_routes, openapi) = api::router()
         .merge(inbox::api_router())
         .merge(sessions::api_router())
+        .merge(documents::api_router())
         .merge(schedule::api_router())
         .split_for_parts();
     let openapi = Arc::new(openapi);
@@ -388,11 +411,12 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::router())
         .merge(inbox::router())
         .merge(sessions::router())
+        .merge(documents::router())
         .merge(schedule::router())
         .merge(api_routes)
         .route("/api/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))
         .route("/healthz", get(healthz))
-        .route("/static/app.css", get(stylesheet))
+        .route("/static/{file}", get(asset))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), context))
         .layer(axum::extract::DefaultBodyLimit::max(state.config.max_upload_bytes))

@@ -27,8 +27,8 @@ use hnth_domain::session::{
 use hnth_domain::validate::format_date;
 use hnth_store::directory::{EndpointFilter, UnitFilter};
 use hnth_store::sessions::{
-    Change, InvitationAnswer, InvitationRecord, RegisterError, SessionDetail, SessionFilter,
-    SessionRecord, SessionSummary,
+    CarrierNoticeRecord, Change, InvitationAnswer, InvitationRecord, RegisterError, SessionDetail,
+    SessionFilter, SessionRecord, SessionSummary,
 };
 use hnth_store::Page;
 use jiff::civil::DateTime;
@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
             get(session_edit).post(session_update),
         )
         .route("/sessions/{id}/act", post(session_act))
+        .route("/sessions/{id}/live", get(crate::live::session_stream))
         .route("/invitations", get(invitations_page))
         .route("/invitations/{id}/answer", post(invitation_answer_page))
         .route("/carrier-notices/{id}/confirm", post(notice_confirm_page))
@@ -155,7 +156,7 @@ async fn with_free_slots(
 }
 
 /// Whether `user` holds `permission` on `unit_id` (or an ancestor).
-async fn allowed_on(
+pub(crate) async fn allowed_on(
     state: &AppState,
     user: &CurrentUser,
     permission: Permission,
@@ -170,7 +171,7 @@ async fn allowed_on(
 
 /// Whether `user` takes part in the session: a grant covering the host, the approver or a
 /// booked endpoint's unit.
-async fn involved(
+pub(crate) async fn involved(
     state: &AppState,
     user: &CurrentUser,
     detail: &SessionDetail,
@@ -191,7 +192,7 @@ async fn involved(
 
 /// Who may read a session: those involved; everyone with the schedule for an approved or
 /// cancelled session that is not classified (R-REG-5, R-SEC-4).
-async fn require_visible(
+pub(crate) async fn require_visible(
     state: &AppState,
     user: &CurrentUser,
     detail: &SessionDetail,
@@ -285,7 +286,10 @@ async fn change(
         .change_session(&user.actor(), id, &change, &rules, jiff::Timestamp::now())
         .await
     {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            state.live.session_changed(id, "session.changed");
+            Ok(())
+        }
         Err(error) => Err(with_free_slots(state, &calendar, registration, Some(id), error).await),
     }
 }
@@ -341,7 +345,10 @@ async fn act(
         )
         .await
     {
-        Ok(status) => Ok(status),
+        Ok(status) => {
+            state.live.session_changed(id, "session.status");
+            Ok(status)
+        }
         Err(error) => {
             Err(with_free_slots(state, &calendar, &session.registration, Some(id), error).await)
         }
@@ -361,10 +368,40 @@ async fn answer_invitation(
         invitation.unit_id,
     )
     .await?;
-    Ok(state
+    let record = state
         .store
         .answer_invitation(&user.actor(), id, answer, jiff::Timestamp::now())
-        .await?)
+        .await?;
+    state
+        .live
+        .session_changed(invitation.session_id, "invitation.answered");
+    Ok(record)
+}
+
+/// A carrier or the power company confirms its notice with its duty staff (R-REG-8).
+async fn confirm_notice(
+    state: &AppState,
+    user: &CurrentUser,
+    notice: &CarrierNoticeRecord,
+    duty_staff_name: &str,
+    duty_staff_phone: &str,
+) -> Result<CarrierNoticeRecord, AppError> {
+    user.require_on_unit(&state.store, Permission::NoticeConfirm, notice.unit_id)
+        .await?;
+    let record = state
+        .store
+        .confirm_carrier_notice(
+            &user.actor(),
+            notice.id,
+            duty_staff_name,
+            duty_staff_phone,
+            jiff::Timestamp::now(),
+        )
+        .await?;
+    state
+        .live
+        .session_changed(notice.session_id, "notice.confirmed");
+    Ok(record)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -947,18 +984,14 @@ async fn api_confirm_notice(
     crate::error::Json(input): crate::error::Json<NoticeConfirmInput>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let notice = state.store.carrier_notice(id).await?;
-    user.require_on_unit(&state.store, Permission::NoticeConfirm, notice.unit_id)
-        .await?;
-    let record = state
-        .store
-        .confirm_carrier_notice(
-            &user.actor(),
-            id,
-            &input.duty_staff_name,
-            &input.duty_staff_phone,
-            jiff::Timestamp::now(),
-        )
-        .await?;
+    let record = confirm_notice(
+        &state,
+        &user,
+        &notice,
+        &input.duty_staff_name,
+        &input.duty_staff_phone,
+    )
+    .await?;
     Ok(Json(serde_json::json!(record)))
 }
 
@@ -1582,9 +1615,10 @@ struct SessionPage {
     can_decide: bool,
     can_cancel: bool,
     error: String,
+    documents: Option<crate::documents::DocumentsView>,
 }
 
-async fn session_page_with(
+pub(crate) async fn session_page_with(
     state: &AppState,
     user: &CurrentUser,
     lang: Lang,
@@ -1684,6 +1718,7 @@ async fn session_page_with(
         can_decide: approves && s.status == SessionStatus::Submitted,
         can_cancel: hosts_it && Action::Cancel.apply(s.status).is_ok(),
         error,
+        documents: crate::documents::view(state, user, lang, &detail).await?,
         s,
     };
     Ok(render(&page))
@@ -1824,22 +1859,18 @@ async fn notice_confirm_page(
     crate::error::Form(post): crate::error::Form<NoticePost>,
 ) -> Result<Response, AppError> {
     let notice = state.store.carrier_notice(id).await?;
-    user.require_on_unit(&state.store, Permission::NoticeConfirm, notice.unit_id)
-        .await?;
     let back = local_path(&post.back, format!("/sessions/{}", notice.session_id));
-    match state
-        .store
-        .confirm_carrier_notice(
-            &user.actor(),
-            id,
-            &post.duty_staff_name,
-            &post.duty_staff_phone,
-            jiff::Timestamp::now(),
-        )
-        .await
+    match confirm_notice(
+        &state,
+        &user,
+        &notice,
+        &post.duty_staff_name,
+        &post.duty_staff_phone,
+    )
+    .await
     {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
-        Err(hnth_store::StoreError::Invalid(invalid)) => {
+        Err(AppError::Invalid(invalid)) => {
             session_page_with(
                 &state,
                 &user,
@@ -1849,7 +1880,7 @@ async fn notice_confirm_page(
             )
             .await
         }
-        Err(other) => Err(other.into()),
+        Err(other) => Err(other),
     }
 }
 

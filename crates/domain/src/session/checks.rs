@@ -143,6 +143,30 @@ pub fn check_registration(
     refusals
 }
 
+/// The lead time documents need before `registration` starts (R-REG-9; Decision 45/2018
+/// art. 10 for periodic meetings), or `None` for an emergency, which has none.
+fn document_lead<'p>(
+    policy: &'p Policy,
+    registration: &Registration,
+) -> Option<&'p Sourced<LeadTime>> {
+    match (registration.urgency, registration.meeting_type) {
+        (Urgency::Emergency, _) => None,
+        (_, MeetingType::PeriodicBriefing) => Some(&policy.periodic_documents_before),
+        _ => Some(&policy.documents_before),
+    }
+}
+
+/// The latest time documents for `registration` reach the endpoints in time, or `None` for
+/// an emergency.
+pub fn document_deadline(
+    policy: &Policy,
+    calendar: &WorkCalendar,
+    registration: &Registration,
+) -> Option<DateTime> {
+    document_lead(policy, registration)
+        .map(|lead| deadline(lead.value, registration.starts_at, calendar))
+}
+
 /// Checks that documents attached at `now` reach the endpoints in time (R-REG-9, and
 /// Decision 45/2018 art. 10 for periodic meetings). Emergencies are exempt.
 pub fn check_document(
@@ -151,16 +175,8 @@ pub fn check_document(
     now: DateTime,
     registration: &Registration,
 ) -> Option<Refusal> {
-    if registration.urgency == Urgency::Emergency {
-        return None;
-    }
-    let (rule, lead) = if registration.meeting_type == MeetingType::PeriodicBriefing {
-        ("R-REG-9", &policy.periodic_documents_before)
-    } else {
-        ("R-REG-9", &policy.documents_before)
-    };
     late(
-        lead,
+        document_lead(policy, registration)?,
         registration.starts_at,
         now,
         calendar,
@@ -175,7 +191,10 @@ pub fn check_document(
             "Send the document to the endpoints directly and note why it is late, or move the session.",
         ),
     )
-    .map(|refusal| Refusal { rule, ..refusal })
+    .map(|refusal| Refusal {
+        rule: "R-REG-9",
+        ..refusal
+    })
 }
 
 /// Checks that every rehearsal of a centrally convened session ends before the whole

@@ -1,7 +1,8 @@
 //! Sessions (phiên hội nghị) from registration to cancellation: what a registration carries
 //! (R-REG-1), its life cycle, and the pure rules applied to it — lead times ([`checks`],
 //! R-REG-2, R-REG-9, R-REG-10), double booking and free slots ([`booking`], R-REG-3),
-//! recurring series ([`recurrence`]) and who approves ([`route_approver`], R-REG-4).
+//! recurring series ([`recurrence`]), who approves ([`route_approver`], R-REG-4) and the
+//! documents attached to a session ([`document`], R-REG-9).
 //!
 //! Times here are civil date-times in Vietnam (`Asia/Ho_Chi_Minh`, UTC+7 without daylight
 //! saving), because every rule is stated in local office time and working days; the store
@@ -18,6 +19,7 @@ use crate::validate::{self, Invalid};
 
 pub mod booking;
 pub mod checks;
+pub mod document;
 pub mod recurrence;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! Integration tests through a real server on port 0 with a fresh temporary database.
 
 mod directory;
+mod documents;
 mod helpers;
 mod matrix;
 mod schedule;

@@ -23,25 +23,25 @@ use crate::helpers::serve;
 /// A province shaped for `profile`: the People's Committee (host), its office, the Party
 /// committee, the operating department, a district, a carrier and a power company; one
 /// endpoint per body; one account per role that the path needs.
-struct Province {
-    address: String,
-    client: reqwest::Client,
-    policy: LoadedPolicy,
-    units: HashMap<&'static str, i64>,
-    endpoints: HashMap<&'static str, i64>,
-    tokens: HashMap<&'static str, String>,
+pub(crate) struct Province {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub policy: LoadedPolicy,
+    pub units: HashMap<&'static str, i64>,
+    pub endpoints: HashMap<&'static str, i64>,
+    pub tokens: HashMap<&'static str, String>,
     _dir: tempfile::TempDir,
 }
 
 impl Province {
-    fn call(&self, who: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
+    pub fn call(&self, who: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, format!("{}{path}", self.address))
             .bearer_auth(&self.tokens[who])
     }
 }
 
-async fn province(profile: &str) -> Province {
+pub(crate) async fn province(profile: &str) -> Province {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&StoreOptions {
         data_dir: dir.path().join("data"),
@@ -209,13 +209,19 @@ fn now() -> DateTime {
 }
 
 /// A working day well beyond every lead time, at 09:00.
-fn far_working_day(calendar: &WorkCalendar, extra: i32) -> DateTime {
+pub(crate) fn far_working_day(calendar: &WorkCalendar, extra: i32) -> DateTime {
     calendar
         .add_working_days(now().date(), 25 + extra)
         .to_datetime(Time::constant(9, 0, 0, 0))
 }
 
-fn body(p: &Province, host: &str, members: &[&str], start: DateTime, minutes: i64) -> Value {
+pub(crate) fn body(
+    p: &Province,
+    host: &str,
+    members: &[&str],
+    start: DateTime,
+    minutes: i64,
+) -> Value {
     let end = start.saturating_add(minutes.minutes());
     json!({
         "host_unit_id": p.units[host],
@@ -234,7 +240,7 @@ fn body(p: &Province, host: &str, members: &[&str], start: DateTime, minutes: i6
 }
 
 /// A start a little over an hour from now that stays on one day.
-fn soon() -> DateTime {
+pub(crate) fn soon() -> DateTime {
     let start = now().saturating_add(70.minutes());
     let start = start
         .date()
@@ -250,7 +256,7 @@ fn soon() -> DateTime {
     }
 }
 
-async fn json_of(response: reqwest::Response, expected: StatusCode) -> Value {
+pub(crate) async fn json_of(response: reqwest::Response, expected: StatusCode) -> Value {
     let status = response.status();
     let value: Value = response.json().await.unwrap();
     assert_eq!(status, expected, "{value:#}");
