@@ -66,6 +66,12 @@ pub enum Permission {
     CalendarManage,
     /// Manage webhook subscriptions and send test notices (the notification outbox).
     NotifyManage,
+    /// Join a live session as one of the session's endpoints of a unit in the grant's
+    /// subtree (the room's camera and microphone).
+    ConferenceJoin,
+    /// Control live sessions as the MCU operator: admit, remove, mute, layouts, connect to
+    /// the host (R-LIVE-1, R-LIVE-2, R-LIVE-7).
+    LiveControl,
 }
 
 impl Role {
@@ -142,6 +148,8 @@ impl Role {
                 NoticeConfirm,
                 CalendarManage,
                 NotifyManage,
+                ConferenceJoin,
+                LiveControl,
             ],
             // The operating unit registers on behalf of hosts and answers invitations of the
             // endpoints it runs, but approval stays with the leaders (R-REG-4).
@@ -157,6 +165,7 @@ impl Role {
                 InvitationAnswer,
                 CalendarManage,
                 NotifyManage,
+                ConferenceJoin,
             ],
             Role::Approver => &[
                 DirectoryRead,
@@ -171,13 +180,24 @@ impl Role {
                 ScheduleRead,
                 SessionRegister,
                 InvitationAnswer,
+                ConferenceJoin,
             ],
-            Role::McuOperator => &[DirectoryRead, ContactsExport, ScheduleRead],
+            Role::McuOperator => &[
+                DirectoryRead,
+                ContactsExport,
+                ScheduleRead,
+                ConferenceJoin,
+                LiveControl,
+            ],
             // Endpoint operators and liaisons keep their own unit's technicians and on-duty
             // staff current: they know when a person changes.
-            Role::EndpointOperator => {
-                &[DirectoryRead, ContactsWrite, ScheduleRead, InvitationAnswer]
-            }
+            Role::EndpointOperator => &[
+                DirectoryRead,
+                ContactsWrite,
+                ScheduleRead,
+                InvitationAnswer,
+                ConferenceJoin,
+            ],
             Role::Liaison => &[DirectoryRead, ContactsWrite, ScheduleRead, NoticeConfirm],
             Role::Auditor => &[
                 DirectoryRead,
@@ -278,6 +298,12 @@ mod tests {
                 "{role:?}"
             );
             assert!(role.allows(Permission::DirectoryRead));
+            // Only the MCU operator (and the system administrator) routes media (R-LIVE-4).
+            assert_eq!(
+                role.allows(Permission::LiveControl),
+                matches!(role, Role::SystemAdmin | Role::McuOperator),
+                "{role:?}"
+            );
         }
         let auditor = [Grant {
             role: Role::Auditor,

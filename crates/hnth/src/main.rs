@@ -279,6 +279,17 @@ async fn serve(common: Common, listen: Option<std::net::SocketAddr>, demo: bool)
         None => None,
     };
     let outbox_wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let media = if settings.media.enabled {
+        let (handle, task) = hnth_media::driver::start(settings.media_config())
+            .await
+            .with_context(|| format!("cannot start the media server on {}", settings.media.bind))?;
+        Some((handle, task))
+    } else {
+        None
+    };
+    let conferences = media
+        .as_ref()
+        .map(|(handle, _)| hnth_web::conference::Conferences::start(handle.clone(), store.clone()));
     let state = hnth_web::AppState {
         store: store.clone(),
         policy: std::sync::Arc::new(policy),
@@ -287,6 +298,7 @@ async fn serve(common: Common, listen: Option<std::net::SocketAddr>, demo: bool)
         operating_unit_id,
         outbox_wake: outbox_wake.clone(),
         live: hnth_web::live::LiveHub::default(),
+        conferences,
     };
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -301,6 +313,9 @@ async fn serve(common: Common, listen: Option<std::net::SocketAddr>, demo: bool)
         state.policy.profile.id,
         settings.data_dir.display()
     );
+    if let Some((handle, _)) = &media {
+        println!("media server (WebRTC, UDP) on {}", handle.local_addr());
+    }
     if demo {
         println!("demo logins (password `{}`):", demo::DEMO_PASSWORD);
         for (username, role) in demo::accounts() {
@@ -320,6 +335,11 @@ async fn serve(common: Common, listen: Option<std::net::SocketAddr>, demo: bool)
         .await;
     // Stop sending before closing the store; a send cut short is retried after its lease.
     dispatcher.shutdown().await;
+    // Close every room: endpoints get a clean hang-up instead of a timeout.
+    if let Some((handle, task)) = media {
+        let _ = handle.shutdown().await;
+        let _ = task.await;
+    }
     served?;
     store.close().await;
     tracing::info!("stopped");

@@ -30,6 +30,40 @@ pub struct Settings {
     /// Notifications: e-mail and webhook delivery.
     #[serde(default)]
     pub notify: NotifySettings,
+    /// The media server (SFU) that carries the live sessions' audio and video.
+    #[serde(default)]
+    pub media: MediaSettings,
+}
+
+/// `[media]`: where the media server listens for the endpoints' WebRTC traffic (one UDP
+/// port for every endpoint, R-SEC-3: only that port needs opening).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaSettings {
+    /// Run the media server in this process.
+    pub enabled: bool,
+    /// The UDP socket, e.g. `0.0.0.0:3478`. The default (loopback, any free port) suits a
+    /// demo on one machine; a deployment fixes the port and opens it in the firewall.
+    pub bind: SocketAddr,
+    /// The address endpoints reach the socket at (offered as the ICE candidate); needed when
+    /// `bind` is `0.0.0.0` or behind NAT.
+    pub public_addr: Option<SocketAddr>,
+    /// How often link statistics are sampled per endpoint.
+    pub stats_seconds: u64,
+    /// How long an endpoint whose network dropped keeps its place for a reconnection.
+    pub reconnect_grace_seconds: u64,
+}
+
+impl Default for MediaSettings {
+    fn default() -> MediaSettings {
+        MediaSettings {
+            enabled: true,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_addr: None,
+            stats_seconds: 5,
+            reconnect_grace_seconds: 15,
+        }
+    }
 }
 
 /// `[notify]`: how the outbox's notices are sent. Without `[notify.smtp]` no e-mail is
@@ -143,6 +177,7 @@ impl Default for Settings {
             },
             operating_unit: None,
             notify: NotifySettings::default(),
+            media: MediaSettings::default(),
         }
     }
 }
@@ -177,6 +212,17 @@ impl Settings {
             "web.max_failed_logins must be at least 1"
         );
         settings.notify_config().validate()?;
+        anyhow::ensure!(
+            !settings.media.enabled
+                || !settings.media.bind.ip().is_unspecified()
+                || settings.media.public_addr.is_some(),
+            "media.bind is {}: set media.public_addr to the address endpoints reach",
+            settings.media.bind
+        );
+        anyhow::ensure!(
+            settings.media.stats_seconds >= 1,
+            "media.stats_seconds must be at least 1"
+        );
         Ok(settings)
     }
 
@@ -184,6 +230,15 @@ impl Settings {
     pub fn policy(&self) -> Result<LoadedPolicy> {
         LoadedPolicy::load(&self.policy.profile, &self.policy.overrides)
             .context("invalid policy settings")
+    }
+
+    /// The media server's part.
+    pub fn media_config(&self) -> hnth_media::driver::DriverConfig {
+        let mut config = hnth_media::driver::DriverConfig::new(self.media.bind);
+        config.public_addr = self.media.public_addr;
+        config.stats_interval = std::time::Duration::from_secs(self.media.stats_seconds);
+        config.reconnect_grace = std::time::Duration::from_secs(self.media.reconnect_grace_seconds);
+        config
     }
 
     /// The notification dispatcher's part.

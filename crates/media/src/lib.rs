@@ -69,6 +69,27 @@
 //! offer/answer state machine per layout), at the price of a fixed maximum of tiles per
 //! endpoint, chosen by the endpoint when it joins (a 3×3 layout needs 9 video slots).
 //!
+//! # The room's state for the web layer
+//!
+//! [`Sfu::snapshot`] (and [`driver::MediaHandle::snapshot`]) gives a [`RoomSnapshot`]: lock,
+//! layouts, stage, speaking queue (an endpoint has its hand raised while it is in
+//! `queue`), sharing, and per member its role, admission, mutes, connection, packet
+//! counters and its [`Plan`] ([`MemberSnapshot::plan`]): which source feeds each of its
+//! receive slots. Slot `i` of a kind is the endpoint's `i`-th receive-only line of that kind
+//! in its offer; audio slot `i` carries a member's microphone, video slot `i` a
+//! [`Source`] (member and camera or content). The plan comes from the same
+//! [`policy::RoomState::plan_for`] that points the slots, so it is what the SFU forwards,
+//! and the web layer can label each tile without knowing the layout rules. A peer's plan has
+//! no slots until it is connected: str0m reports the offer's media lines once ICE and DTLS
+//! are up.
+//!
+//! [`Event::RoomChanged`] carries a fresh snapshot after every change of what a snapshot
+//! shows apart from the packet counters: a join, a leave, a connection, a command that
+//! changed something, and so every change of any member's plan (a layout change, a call to
+//! the host, an unmute that changes who is shown). It is emitted once per change, and not
+//! for a command that set what was already set, so the web layer can push the state to its
+//! endpoints on each one.
+//!
 //! # One socket, many peers
 //!
 //! All peers share one UDP port. A datagram is routed by a map from its source address to
@@ -105,6 +126,16 @@
 //! [`driver::MediaHandle`] (`create_room`, `add_peer` → answer, `add_ice_candidate`,
 //! `renegotiate`, `remove_peer`, `command`, `snapshot`, `subscribe` to events, `shutdown`).
 //!
+//! # Tests
+//!
+//! The policy is unit-tested on its own; the core runs in scenario tests against simulated
+//! str0m endpoints on a simulated network and clock (fast and exact: packet counts, keyframe
+//! starts, slot plans against what each slot received). Two integration tests run the
+//! driver over real loopback UDP with str0m endpoints: `tests/driver.rs` (two endpoints,
+//! AES-GCM negotiated, goodbyes on shutdown) and `tests/room_of_twenty.rs`, the acceptance
+//! run of one host and twenty endpoints on a two-thread runtime, every endpoint receiving
+//! the host, which prints its join times and packet figures (`--nocapture`).
+//!
 //! [str0m]: https://docs.rs/str0m/0.25.0
 
 pub mod driver;
@@ -120,7 +151,7 @@ mod tests;
 
 use std::fmt;
 
-pub use policy::{Actor, Command, Layout, LayoutScope, Role, Source, Track};
+pub use policy::{Actor, Command, Layout, LayoutScope, Plan, Role, Source, Track};
 pub use sfu::{
     Datagram, Event, Input, JoinRequest, KeyframeCause, LeaveReason, MemberSnapshot, Output,
     RoomSnapshot, Sfu, SfuConfig,

@@ -3,7 +3,9 @@
 //! This module owns the peers' WebRTC sessions, the demultiplexing of datagrams to them
 //! (by remote address, and by ICE ufrag for an address not seen before), the forwarding of
 //! RTP from publishers to the receive slots that the room's [`RoomState`] plans, keyframe
-//! requests, link statistics and the isolation of a panicking peer.
+//! requests, link statistics and the isolation of a panicking peer. It also announces the
+//! room's state ([`Event::RoomChanged`]) once per visible change, by comparing each new
+//! snapshot, counters aside, with the last one announced.
 //!
 //! Every call into one peer's `Rtc` goes through [`Sfu::with_peer`], which performs exactly
 //! one mutation, then drains that `Rtc` to its timeout (str0m's single-mutation rule), all
@@ -24,7 +26,7 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc};
 use str0m::{Candidate, IceConnectionState, Rtc, RtcError};
 
 use crate::forward::{starts_keyframe, SlotRewriter};
-use crate::policy::{Actor, Command, Layout, Role, RoomState, Source, Track};
+use crate::policy::{Actor, Command, Layout, Plan, Role, RoomState, Source, Track};
 use crate::stats::{LinkStats, StatsAccumulator};
 use crate::{Error, PeerId, RoomId};
 
@@ -159,6 +161,13 @@ pub enum Event {
         command: Command,
     },
     /// The room's state changed; here is the new one.
+    ///
+    /// Emitted once for each change of what a [`RoomSnapshot`] shows apart from its packet
+    /// counters: members joining, leaving, being admitted or connecting; mute, lock, layout,
+    /// stage, queue and sharing; and any member's receive [`Plan`] (a layout change, a call
+    /// to the host, an unmute that changes who is shown). Not emitted when nothing visible
+    /// changed (a command that sets what was already set), nor for the counters, which
+    /// change with every packet: ask [`Sfu::snapshot`] for fresh ones.
     RoomChanged(RoomSnapshot),
     /// The first packet of an endpoint called to the host reached the host (R-LIVE-1).
     ConnectedToHost {
@@ -191,7 +200,8 @@ pub enum Event {
     },
 }
 
-/// A room as the operator's console shows it.
+/// A room as the operator's console shows it, and as each endpoint's screen is fed (every
+/// member's receive [`Plan`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoomSnapshot {
     /// The room.
@@ -233,6 +243,15 @@ pub struct MemberSnapshot {
     pub packets_in: u64,
     /// Of those, dropped because the policy did not let them through (mute, not admitted).
     pub packets_dropped: u64,
+    /// RTP packets forwarded to it (written into its receive slots).
+    pub packets_out: u64,
+    /// Which source feeds each of its receive slots, exactly as the SFU forwards: audio slot
+    /// `i` is its `i`-th receive-only audio line in the offer, video slot `i` its `i`-th
+    /// receive-only video line. Empty slots are `None`; a member waiting to be admitted has
+    /// only empty slots. Until the peer is connected the plan has no slots at all: str0m
+    /// reports an offer's media lines once ICE and DTLS are up, and a [`Event::RoomChanged`]
+    /// follows with the slots filled in.
+    pub plan: Plan,
 }
 
 /// One receive slot of a subscriber.
@@ -263,6 +282,7 @@ struct Peer {
     disconnected_since: Option<Instant>,
     packets_in: u64,
     packets_dropped: u64,
+    packets_out: u64,
     stats: StatsAccumulator,
     /// Last keyframe request per track, to throttle subscribers' PLI storms.
     last_keyframe: HashMap<Track, Instant>,
@@ -312,6 +332,9 @@ struct Room {
     state: RoomState,
     /// Endpoints called to the host and when, until their first packet reaches the host.
     pending_connect: HashMap<PeerId, Instant>,
+    /// The last snapshot announced by [`Event::RoomChanged`], counters zeroed, so a change
+    /// is announced once and a non-change not at all.
+    announced: Option<RoomSnapshot>,
 }
 
 /// The SFU: rooms, peers and the queues of output. See the crate docs for the model.
@@ -356,6 +379,7 @@ impl Sfu {
             Room {
                 state: RoomState::default(),
                 pending_connect: HashMap::new(),
+                announced: None,
             },
         );
         Ok(())
@@ -438,6 +462,7 @@ impl Sfu {
                 disconnected_since: None,
                 packets_in: 0,
                 packets_dropped: 0,
+                packets_out: 0,
                 stats: StatsAccumulator::default(),
                 last_keyframe: HashMap::new(),
                 #[cfg(test)]
@@ -591,6 +616,8 @@ impl Sfu {
                     connected: p.is_some_and(|p| p.connected),
                     packets_in: p.map_or(0, |p| p.packets_in),
                     packets_dropped: p.map_or(0, |p| p.packets_dropped),
+                    packets_out: p.map_or(0, |p| p.packets_out),
+                    plan: s.plan_for(*id),
                 };
                 (m.seq, snapshot)
             })
@@ -800,6 +827,10 @@ impl Sfu {
                         }
                         self.events
                             .push_back(Event::PeerConnected { room, peer: id });
+                        // `connected` is part of the room's state as the web shows it; the
+                        // replan below announces it, with the slots that str0m reports
+                        // (as `MediaAdded`) once the connection is up.
+                        replan.push(room);
                         // Its slots were planned before it could receive: the keyframes
                         // asked for then went to nobody, so ask again.
                         for src in waiting {
@@ -989,6 +1020,11 @@ impl Sfu {
                     true
                 });
                 if let Some((ok, events)) = written {
+                    if ok {
+                        if let Some(s) = self.peers.get_mut(&sub) {
+                            s.packets_out += 1;
+                        }
+                    }
                     reached_host |= ok && Some(sub) == host;
                     work.push_back((sub, events));
                 }
@@ -1055,8 +1091,9 @@ impl Sfu {
         }
     }
 
-    /// Recomputes every member's receive plan and points the slots at their sources. A video
-    /// slot that switches asks the new source for a keyframe, so the picture appears at once.
+    /// Recomputes every member's receive plan and points the slots at their sources, then
+    /// announces the room's state if it changed. A video slot that switches asks the new
+    /// source for a keyframe, so the picture appears at once.
     fn replan(&mut self, room: RoomId) {
         let Some(r) = self.rooms.get(&room) else {
             return;
@@ -1086,11 +1123,32 @@ impl Sfu {
                 }
             }
         }
-        if let Some(snapshot) = self.snapshot(room) {
-            self.events.push_back(Event::RoomChanged(snapshot));
-        }
+        self.announce(room);
         for s in switched {
             self.request_keyframe(now, s.peer, s.track, KeyframeCause::SourceSwitched);
+        }
+    }
+
+    /// Emits [`Event::RoomChanged`] if the room's snapshot, counters aside, differs from the
+    /// last one announced. Every change of the room's state (a command, a join, a leave, new
+    /// media lines) and every new connection ends in [`Sfu::replan`], which calls this, so no
+    /// change goes unannounced; repeated calls for one change announce it once.
+    fn announce(&mut self, room: RoomId) {
+        let Some(snapshot) = self.snapshot(room) else {
+            return;
+        };
+        let mut bare = snapshot.clone();
+        for m in &mut bare.members {
+            m.packets_in = 0;
+            m.packets_dropped = 0;
+            m.packets_out = 0;
+        }
+        let Some(r) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        if r.announced.as_ref() != Some(&bare) {
+            r.announced = Some(bare);
+            self.events.push_back(Event::RoomChanged(snapshot));
         }
     }
 

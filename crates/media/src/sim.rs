@@ -52,6 +52,8 @@ pub(crate) struct Client {
     pub mic: Mid,
     pub cam: Mid,
     pub content: Option<Mid>,
+    /// Its receive-only lines in offer order: audio slot `i` is `audio_slots[i]`.
+    pub audio_slots: Vec<Mid>,
     pub video_slots: Vec<Mid>,
     pub connected: bool,
     /// The SFU closed the connection (DTLS close_notify arrived).
@@ -156,9 +158,9 @@ impl Sim {
         let cam = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
         let content_mid =
             content.then(|| api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
-        for _ in 0..audio_slots {
-            api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
-        }
+        let audio_slots: Vec<Mid> = (0..audio_slots)
+            .map(|_| api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None))
+            .collect();
         let video_slots: Vec<Mid> = (0..video_slots)
             .map(|_| api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None))
             .collect();
@@ -180,6 +182,7 @@ impl Sim {
             mic,
             cam,
             content: content_mid,
+            audio_slots,
             video_slots,
             connected: false,
             closed: false,

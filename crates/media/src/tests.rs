@@ -530,3 +530,141 @@ fn bad_input_is_an_error_or_ignored_never_a_crash() {
     let t = after(&mut sim, Duration::from_secs(1));
     assert!(sim.count_at(1, 0, Track::Camera, t) > 20);
 }
+
+/// The last [`Event::RoomChanged`] emitted at or after `since`.
+fn last_room_change(sim: &Sim, since: std::time::Instant) -> Option<&crate::RoomSnapshot> {
+    sim.events.iter().rev().find_map(|(at, e)| match e {
+        Event::RoomChanged(s) if *at >= since => Some(s),
+        _ => None,
+    })
+}
+
+/// Asserts that every receive slot of endpoint `idx` received, since `since`, exactly the
+/// source its plan in the snapshot names, and nothing in an empty slot.
+fn assert_slots_follow_the_plan(
+    sim: &Sim,
+    idx: usize,
+    plan: &crate::Plan,
+    since: std::time::Instant,
+) {
+    let index_of = |peer| (0..sim.clients.len()).find(|i| sim.peer(*i) == peer);
+    let c = &sim.clients[idx];
+    let audio = c.audio_slots.iter().zip(&plan.audio).map(|(mid, p)| {
+        let want = p.map(|peer| {
+            (
+                index_of(peer).expect("planned peer is a client"),
+                Track::Audio,
+            )
+        });
+        (*mid, want)
+    });
+    let video = c.video_slots.iter().zip(&plan.video).map(|(mid, s)| {
+        let want = s.map(|s| (index_of(s.peer).expect("planned peer is a client"), s.track));
+        (*mid, want)
+    });
+    assert_eq!(plan.audio.len(), c.audio_slots.len());
+    assert_eq!(plan.video.len(), c.video_slots.len());
+    for (mid, want) in audio.chain(video) {
+        let got: std::collections::HashSet<(usize, Track)> = c
+            .got
+            .iter()
+            .filter(|g| g.at >= since && g.mid == mid)
+            .map(|g| (g.from, g.track))
+            .collect();
+        assert_eq!(
+            got,
+            want.into_iter().collect(),
+            "slot {mid} of endpoint {idx}"
+        );
+    }
+}
+
+#[test]
+fn snapshot_plans_are_what_each_slot_receives_after_a_layout_change() {
+    let mut sim = room(3);
+    let (host, a, c) = (sim.peer(0), sim.peer(1), sim.peer(3));
+    sim.run(SETTLE);
+    // A custom order unlike any preset's, so agreement cannot come from a default.
+    let cell = |peer| Source {
+        peer,
+        track: Track::Camera,
+    };
+    let changed_at = sim.now;
+    sim.command(
+        Actor::Peer(host),
+        Command::SetLayout(LayoutScope::Host, Layout::Custom(vec![cell(c), cell(a)])),
+    )
+    .unwrap();
+    // The change was announced with the host's new plan, the same the snapshot gives.
+    let announced = last_room_change(&sim, changed_at).expect("layout change announced");
+    let mine =
+        |s: &crate::RoomSnapshot, p| s.members.iter().find(|m| m.peer == p).unwrap().plan.clone();
+    let plan = mine(announced, host);
+    assert_eq!(plan, mine(&sim.sfu.snapshot(ROOM).unwrap(), host));
+    assert_eq!(plan.video, vec![Some(cell(c)), Some(cell(a)), None, None]);
+    // Members join muted: the host hears nobody.
+    assert_eq!(plan.audio, vec![None, None]);
+    let t = after(&mut sim, Duration::from_secs(1));
+    assert_slots_follow_the_plan(&sim, 0, &plan, t);
+    // A member's plan holds too: the host's microphone, and the shared grid.
+    let member_plan = mine(&sim.sfu.snapshot(ROOM).unwrap(), a);
+    assert_eq!(member_plan.audio, vec![Some(host), None]);
+    assert_slots_follow_the_plan(&sim, 1, &member_plan, t);
+
+    // Calling C to the host opens its microphone: the host's audio plan changes, announced.
+    let called_at = sim.now;
+    sim.command(Actor::Peer(host), Command::ConnectToHost(c))
+        .unwrap();
+    let plan = mine(
+        last_room_change(&sim, called_at).expect("call announced"),
+        host,
+    );
+    assert_eq!(plan.audio, vec![Some(c), None]);
+    let t = after(&mut sim, Duration::from_secs(1));
+    assert_slots_follow_the_plan(&sim, 0, &plan, t);
+}
+
+#[test]
+fn room_changes_are_announced_once_and_only_when_something_visible_changed() {
+    let mut sim = room(2);
+    let (host, a, b) = (sim.peer(0), sim.peer(1), sim.peer(2));
+    // Each connection is announced, with the slots its offer declared.
+    for (i, (_, e)) in sim.events.iter().enumerate() {
+        let Event::PeerConnected { peer, .. } = e else {
+            continue;
+        };
+        let next = sim.events[i..].iter().find_map(|(_, e)| match e {
+            Event::RoomChanged(s) => s.members.iter().find(|m| m.peer == *peer),
+            _ => None,
+        });
+        let m = next.expect("a connection is announced");
+        assert!(m.connected, "{m:?}");
+        assert_eq!((m.plan.audio.len(), m.plan.video.len()), (2, 4), "{m:?}");
+    }
+    let changes = |sim: &Sim| {
+        sim.events
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::RoomChanged(_)))
+            .count()
+    };
+    // Media flowing changes counters only: no announcement.
+    let before = changes(&sim);
+    sim.run(Duration::from_secs(1));
+    assert_eq!(changes(&sim), before);
+    // A command that sets what is already set is applied, but nothing changed.
+    sim.command(Actor::Operator, Command::Lock(false)).unwrap();
+    assert_eq!(changes(&sim), before);
+    sim.command(Actor::Operator, Command::Lock(true)).unwrap();
+    assert_eq!(changes(&sim), before + 1);
+    // Muting A's camera takes it off B's screen: B's plan changes, announced once.
+    let at = sim.now;
+    sim.command(Actor::Peer(host), Command::MuteVideo(a, true))
+        .unwrap();
+    assert_eq!(changes(&sim), before + 2);
+    let s = last_room_change(&sim, at).unwrap();
+    let b_plan = &s.members.iter().find(|m| m.peer == b).unwrap().plan;
+    assert!(
+        !b_plan.video.iter().flatten().any(|s| s.peer == a),
+        "{b_plan:?}"
+    );
+}

@@ -29,6 +29,7 @@ use sqlx::SqlitePool;
 pub mod accounts;
 pub mod audit;
 pub mod calendar;
+pub mod conference;
 pub mod directory;
 pub mod documents;
 pub mod feeds;

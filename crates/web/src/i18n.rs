@@ -335,4 +335,7 @@ texts! {
     doc_remove: "Gỡ bỏ" / "Remove",
     doc_closed: "Không nhận tài liệu" / "No documents taken",
     live_on: "Trang tự cập nhật" / "This page updates itself",
+    conf_choose: "Tham gia hội nghị với điểm cầu" / "Join the conference as",
+    conf_none: "Tài khoản này không vận hành điểm cầu nào của phiên họp." / "This account runs none of the session's endpoints.",
+    conf_join: "Tham gia hội nghị" / "Join the conference",
 }

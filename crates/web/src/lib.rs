@@ -31,6 +31,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod api;
 pub mod auth;
+pub mod conference;
 pub mod documents;
 pub mod error;
 pub mod export;
@@ -97,6 +98,8 @@ pub struct AppState {
     pub outbox_wake: Arc<tokio::sync::Notify>,
     /// Tells open pages that a session changed (server-sent events, [`live`]).
     pub live: live::LiveHub,
+    /// The live conferences on the media server; `None` when this process runs none.
+    pub conferences: Option<Arc<conference::Conferences>>,
 }
 
 impl AppState {
@@ -378,6 +381,16 @@ const ASSETS: &[(&str, &str, &str)] = &[
         "text/javascript; charset=utf-8",
         include_str!("../static/live.js"),
     ),
+    (
+        "conference.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/conference.js"),
+    ),
+    (
+        "conference.css",
+        "text/css; charset=utf-8",
+        include_str!("../static/conference.css"),
+    ),
 ];
 
 async fn asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
@@ -404,6 +417,7 @@ pub fn router(state: AppState) -> Router {
         .merge(inbox::api_router())
         .merge(sessions::api_router())
         .merge(documents::api_router())
+        .merge(conference::api_router())
         .merge(schedule::api_router())
         .split_for_parts();
     let openapi = Arc::new(openapi);
@@ -412,6 +426,7 @@ pub fn router(state: AppState) -> Router {
         .merge(inbox::router())
         .merge(sessions::router())
         .merge(documents::router())
+        .merge(conference::router())
         .merge(schedule::router())
         .merge(api_routes)
         .route("/api/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))

@@ -1616,6 +1616,7 @@ struct SessionPage {
     can_cancel: bool,
     error: String,
     documents: Option<crate::documents::DocumentsView>,
+    can_join: bool,
 }
 
 pub(crate) async fn session_page_with(
@@ -1719,13 +1720,16 @@ pub(crate) async fn session_page_with(
         can_cancel: hosts_it && Action::Cancel.apply(s.status).is_ok(),
         error,
         documents: crate::documents::view(state, user, lang, &detail).await?,
+        can_join: state.conferences.is_some()
+            && s.status == SessionStatus::Approved
+            && user.can(Permission::ConferenceJoin),
         s,
     };
     Ok(render(&page))
 }
 
 /// `dd/mm/yyyy HH:MM–HH:MM`.
-fn time_range(start: DateTime, end: DateTime) -> String {
+pub(crate) fn time_range(start: DateTime, end: DateTime) -> String {
     format!(
         "{} {:02}:{:02}–{:02}:{:02}",
         format_date(start.date()),

@@ -180,6 +180,7 @@ pub async fn serve(
         operating_unit_id,
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
         live: hnth_web::live::LiveHub::default(),
+        conferences: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
