@@ -29,7 +29,6 @@ const TEXT = {
     ended: "Đã rời phòng họp",
     you: "Điểm cầu này",
     host: "Chủ trì",
-    member: "Thành phần",
     content: "Nội dung trình chiếu",
     cameraOff: "Đã tắt camera",
     noCamera: "Không có camera",
@@ -80,10 +79,9 @@ const TEXT = {
     layoutScope: "Áp dụng cho",
     scopeEveryone: "Mọi điểm cầu",
     scopeHost: "Riêng chủ trì",
+    onePlusN: (n) => `1 lớn + ${n} nhỏ`,
     layouts: {
       single_speaker: "Một người nói",
-      one_plus_n: "1 lớn + 3 nhỏ",
-      one_plus_5: "1 lớn + 5 nhỏ",
       grid_2x2: "Lưới 2×2",
       grid_3x3: "Lưới 3×3",
       custom: "Tùy chọn",
@@ -112,7 +110,6 @@ const TEXT = {
     ended: "Left the room",
     you: "This endpoint",
     host: "Host",
-    member: "Member",
     content: "Shared content",
     cameraOff: "Camera off",
     noCamera: "No camera",
@@ -163,10 +160,9 @@ const TEXT = {
     layoutScope: "For",
     scopeEveryone: "Every endpoint",
     scopeHost: "The host only",
+    onePlusN: (n) => `1 large + ${n} small`,
     layouts: {
       single_speaker: "Single speaker",
-      one_plus_n: "1 large + 3 small",
-      one_plus_5: "1 large + 5 small",
       grid_2x2: "Grid 2×2",
       grid_3x3: "Grid 3×3",
       custom: "Custom",
@@ -739,12 +735,12 @@ function renderRoom() {
   const waiting = members.filter((m) => !m.admitted);
   const parts = [];
 
-  const layoutKind = myLayout()?.kind;
+  const layout = myLayout();
   parts.push(
     el("div", { class: "room-head" },
       el("h2", { text: T.room }),
       badge(state.locked ? T.locked : T.unlocked, state.locked ? "locked" : "open"),
-      layoutKind ? badge(`${T.layout}: ${T.layouts[layoutKind] ?? layoutKind}`, "layout") : null),
+      layout ? badge(`${T.layout}: ${layoutName(layout)}`, "layout") : null),
   );
   if (waiting.length > 0) {
     parts.push(el("p", { class: "lobby-note", id: "lobby-note", text: T.lobbyWaiting(waiting.length) }));
@@ -806,7 +802,8 @@ function renderControls() {
   // Same reason as the room panel: redraw only when something shown here changed.
   const key = JSON.stringify([
     Boolean(state), queued, onStage, isHost, micTrack?.enabled, camTrack?.enabled, Boolean(micTrack),
-    Boolean(camTrack), sharedByMe(), Boolean(soundButton), state?.you?.can_control, state?.layout, state?.locked,
+    Boolean(camTrack), sharedByMe(), Boolean(soundButton), state?.you?.can_control, state?.layout, state?.host_layout,
+    state?.locked, layoutScope,
   ]);
   if (key === drawnControls) return;
   drawnControls = key;
@@ -855,30 +852,58 @@ function renderControls() {
   controls.replaceChildren(...buttons);
 }
 
+// The presets a host may pick; a custom layout comes from the MCU operator's console.
+const LAYOUT_CHOICES = [
+  { kind: "single_speaker" },
+  { kind: "one_plus_n", n: 3 },
+  { kind: "one_plus_n", n: 5 },
+  { kind: "grid_2x2" },
+  { kind: "grid_3x3" },
+];
+// Which screens the layout menu sets; kept across redraws of the control bar.
+let layoutScope = "everyone";
+
+function layoutValue(layout) {
+  if (!layout) return "";
+  return layout.kind === "one_plus_n" ? `one_plus_${layout.n ?? 3}` : layout.kind;
+}
+
+function layoutName(layout) {
+  return layout.kind === "one_plus_n" ? T.onePlusN(layout.n ?? 3) : T.layouts[layout.kind] ?? layout.kind;
+}
+
 function layoutControls() {
-  const scope = el("select", { id: "layout-scope", "aria-label": T.layoutScope },
-    el("option", { value: "everyone", text: T.scopeEveryone }),
-    el("option", { value: "host", text: T.scopeHost }));
-  const current = state.layout ?? {};
-  const currentValue = current.kind === "one_plus_n" && Number(current.n) === 5 ? "one_plus_5" : current.kind;
-  const layout = el("select", { id: "layout-select", "aria-label": T.layout });
-  for (const value of ["single_speaker", "one_plus_n", "one_plus_5", "grid_2x2", "grid_3x3"]) {
-    layout.append(el("option", { value, text: T.layouts[value], selected: value === currentValue }));
+  const shown = layoutScope === "host" ? state.host_layout ?? state.layout : state.layout;
+  const scope = el("select", {
+    id: "layout-scope", "aria-label": T.layoutScope,
+    onchange: () => {
+      layoutScope = scope.value;
+      renderControls();
+    },
+  },
+  el("option", { value: "everyone", text: T.scopeEveryone, selected: layoutScope === "everyone" }),
+  el("option", { value: "host", text: T.scopeHost, selected: layoutScope === "host" }));
+  const menu = el("select", { id: "layout-select", "aria-label": T.layout });
+  if (shown?.kind === "custom") {
+    menu.append(el("option", { value: "custom", text: T.layouts.custom, disabled: true, selected: true }));
   }
-  const apply = () => {
-    const chosen = layout.value;
-    const message = { scope: scope.value, layout: chosen === "one_plus_5" ? "one_plus_n" : chosen };
-    if (chosen === "one_plus_n") message.n = 3;
-    if (chosen === "one_plus_5") message.n = 5;
+  for (const choice of LAYOUT_CHOICES) {
+    const value = layoutValue(choice);
+    menu.append(el("option", { value, text: layoutName(choice), selected: value === layoutValue(shown) }));
+  }
+  menu.addEventListener("change", () => {
+    const choice = LAYOUT_CHOICES.find((c) => layoutValue(c) === menu.value);
+    if (!choice) return;
+    const message = { scope: layoutScope, layout: choice.kind };
+    if (choice.n) message.n = choice.n;
     command("set_layout", message);
-  };
-  layout.addEventListener("change", apply);
+  });
   const lock = el("button", {
     type: "button", id: "btn-lock", "data-command": "lock",
     text: state.locked ? T.unlock : T.lock,
     onclick: () => command("lock", { locked: !state.locked }),
   });
-  return el("div", { class: "layout-controls" }, el("label", { class: "inline-label" }, T.layout, layout), scope, lock);
+  return el("div", { class: "layout-controls" }, el("label", { class: "inline-label" }, T.layout, menu), scope, lock);
 }
 
 // ---- content sharing

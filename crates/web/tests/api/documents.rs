@@ -9,7 +9,9 @@ use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::sessions::{body, far_working_day, json_of, province, soon, Province};
+use crate::sessions::{
+    body, far_working_day, json_of, province, register_approved, soon, Province,
+};
 
 fn file_form(name: &str, bytes: &[u8], late_reason: Option<&str>) -> Form {
     let form = Form::new().part(
@@ -75,26 +77,14 @@ async fn wait_for_event(stream: &mut reqwest::Response, seen: &mut String, what:
 async fn r_reg_9_documents_reach_the_invitees_within_scope_and_the_page_hears_it_live() {
     let p = province("can-tho").await;
     let calendar = WorkCalendar::with_shipped();
-    let mut registration = body(
+    let registration = body(
         &p,
         "UB",
         &["HUYEN", "HUYEN2"],
         far_working_day(&calendar, 0),
         90,
     );
-    registration["submit"] = json!(true);
-    let id = create(&p, registration).await;
-    let approved = p
-        .call(
-            "pheduyet",
-            Method::POST,
-            &format!("/api/v1/sessions/{id}/actions"),
-        )
-        .json(&json!({ "action": "approve" }))
-        .send()
-        .await
-        .unwrap();
-    json_of(approved, StatusCode::OK).await;
+    let id = register_approved(&p, registration).await;
 
     // The host's page listens to the session's events.
     let mut stream = p

@@ -170,8 +170,14 @@ pub async fn serve(
     policy: LoadedPolicy,
     operating_unit_id: Option<i64>,
 ) -> (String, reqwest::Client) {
+    // A real media server on a loopback port, as `hnth serve` runs one.
+    let (media, _task) = hnth_media::driver::start(hnth_media::driver::DriverConfig::new(
+        "127.0.0.1:0".parse().unwrap(),
+    ))
+    .await
+    .unwrap();
     let state = AppState {
-        store,
+        store: store.clone(),
         policy: Arc::new(policy),
         config: Arc::new(WebConfig::default()),
         calendar: Arc::new(std::sync::RwLock::new(Arc::new(
@@ -180,7 +186,10 @@ pub async fn serve(
         operating_unit_id,
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
         live: hnth_web::live::LiveHub::default(),
-        conferences: None,
+        conferences: Some(hnth_web::conference::Conferences::start(
+            media,
+            store.clone(),
+        )),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());

@@ -1,5 +1,6 @@
 //! Integration tests through a real server on port 0 with a fresh temporary database.
 
+mod conference;
 mod directory;
 mod documents;
 mod helpers;

@@ -165,6 +165,7 @@ pub(crate) async fn province(profile: &str) -> Province {
         ("diemcau2", Role::EndpointOperator, "HUYEN2"),
         ("vnpt", Role::Liaison, "VNPT"),
         ("kiemtra", Role::Auditor, "UB"),
+        ("mcu", Role::McuOperator, "SO"),
     ] {
         let user = store
             .create_user(
@@ -254,6 +255,32 @@ pub(crate) fn soon() -> DateTime {
     } else {
         start
     }
+}
+
+/// Registers `registration` as the host's secretary, submitted, and has it approved; the id.
+pub(crate) async fn register_approved(p: &Province, mut registration: Value) -> i64 {
+    registration["submit"] = json!(true);
+    let created = p
+        .call("thuky", Method::POST, "/api/v1/sessions")
+        .json(&registration)
+        .send()
+        .await
+        .unwrap();
+    let id = json_of(created, StatusCode::CREATED).await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let approved = p
+        .call(
+            "pheduyet",
+            Method::POST,
+            &format!("/api/v1/sessions/{id}/actions"),
+        )
+        .json(&json!({ "action": "approve" }))
+        .send()
+        .await
+        .unwrap();
+    json_of(approved, StatusCode::OK).await;
+    id
 }
 
 pub(crate) async fn json_of(response: reqwest::Response, expected: StatusCode) -> Value {
