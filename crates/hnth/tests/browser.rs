@@ -6,242 +6,17 @@
 //! The test command of the README installs `chromium` and `chromium-driver`; without them
 //! this test fails rather than silently passing.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-use base64::Engine;
 use serde_json::{json, Value};
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts the server with demo data and returns it with its base URL.
-fn start_server(data: &std::path::Path) -> (Killed, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hnth"))
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .env("HNTH_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start hnth");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let address = loop {
-        let line = lines.next().expect("hnth exited before listening").unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (Killed(child), address)
-}
-
-struct Driver {
-    client: reqwest::Client,
-    base: String,
-    session: String,
-}
-
-impl Driver {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/session/{}{path}", self.base, self.session);
-        let mut request = self.client.request(method, url);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response: Value = request.send().await.unwrap().json().await.unwrap();
-        assert!(
-            response["value"].get("error").is_none(),
-            "webdriver error on {path}: {response}"
-        );
-        response["value"].clone()
-    }
-
-    async fn goto(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
-            .await;
-    }
-
-    async fn element(&self, css: &str) -> String {
-        let found = self
-            .call(
-                reqwest::Method::POST,
-                "/element",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        found
-            .as_object()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap()
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    async fn type_into(&self, css: &str, text: &str) {
-        let id = self.element(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/value"),
-            Some(json!({ "text": text })),
-        )
-        .await;
-    }
-
-    async fn click(&self, css: &str) {
-        let id = self.element(css).await;
-        self.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        )
-        .await;
-    }
-
-    async fn source(&self) -> String {
-        self.call(reqwest::Method::GET, "/source", None)
-            .await
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    /// Polls the page until `ready` holds for its source: a click that submits a form or
-    /// follows a link returns before the next page has loaded, and a slow machine shows it.
-    async fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
-        let mut source = String::new();
-        for _ in 0..150 {
-            source = self.source().await;
-            if ready(&source) {
-                return source;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let start = source.find("<main").unwrap_or(0);
-        let shown: String = source[start..].chars().take(1500).collect();
-        panic!("{what}: not seen within 15 s; the page shows:\n{shown}");
-    }
-
-    /// Runs `script` in the page and returns its value.
-    async fn execute(&self, script: &str) -> Value {
-        self.call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({ "script": script, "args": [] })),
-        )
-        .await
-    }
-
-    /// Polls `script` until it returns `expected`.
-    async fn wait_for_script(&self, what: &str, script: &str, expected: Value) {
-        let mut last = Value::Null;
-        for _ in 0..150 {
-            last = self.execute(script).await;
-            if last == expected {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{what}: `{script}` gave {last}, not {expected}, within 15 s");
-    }
-
-    /// Logs out and logs in again as `username` (demo password).
-    async fn switch_user(&self, username: &str) {
-        self.click("form[action='/logout'] button").await;
-        self.wait_for("the login page after logging out", |page| {
-            page.contains("name=\"password\"")
-        })
-        .await;
-        self.type_into("input[name=username]", username).await;
-        self.type_into("input[name=password]", "hnth-demo").await;
-        self.click("button.primary").await;
-        self.wait_for("logged in", |page| page.contains("/logout"))
-            .await;
-    }
-
-    async fn screenshot(&self, name: &str) -> std::path::PathBuf {
-        let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(data.as_str().unwrap())
-            .unwrap();
-        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
-        std::fs::write(&path, &png).unwrap();
-        path
-    }
-}
+mod common;
+use common::{serve, token, Browser};
 
 #[tokio::test]
 async fn r_dir_2_a_person_logs_in_and_walks_the_unit_tree_in_chromium() {
-    assert!(
-        std::path::Path::new("/usr/bin/chromium").exists(),
-        "install Debian's chromium (the README's test command does)"
-    );
     let data = tempfile::tempdir().unwrap();
-    let (_server, address) = start_server(&data.path().join("data"));
-
-    let port = free_port();
-    let _driver = Killed(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver (package chromium-driver)"),
-    );
-    let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let profile = tempfile::tempdir().unwrap();
-    let capabilities = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-        "binary": "/usr/bin/chromium",
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1366,900", format!("--user-data-dir={}", profile.path().display())]
-    }}}});
-    let mut session = None;
-    for _ in 0..50 {
-        if let Ok(response) = client
-            .post(format!("{base}/session"))
-            .json(&capabilities)
-            .send()
-            .await
-        {
-            let body: Value = response.json().await.unwrap();
-            session = Some(
-                body["value"]["sessionId"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("no session: {body}"))
-                    .to_string(),
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let driver = Driver {
-        client,
-        base,
-        session: session.expect("chromedriver did not start"),
-    };
+    let (_server, address) = serve(&data.path().join("data"));
+    let (_chromedriver, chromedriver) = common::chromedriver();
+    let driver = Browser::open(&reqwest::Client::new(), &chromedriver).await;
 
     driver.goto(&format!("{address}/units")).await;
     // Not logged in: the login page, in Vietnamese.
@@ -315,7 +90,7 @@ async fn r_dir_2_a_person_logs_in_and_walks_the_unit_tree_in_chromium() {
         .await;
     // Ninh Kiều district, whose endpoint operator answers below.
     let ticked = driver
-        .execute(
+        .run(
             "const box = [...document.querySelectorAll('input[name=member_endpoint_ids]')]
                .find(input => input.parentElement.textContent.includes('Ninh Kiều'));
              box.click(); return box.checked;",
@@ -373,30 +148,17 @@ async fn r_dir_2_a_person_logs_in_and_walks_the_unit_tree_in_chromium() {
         })
         .await;
     driver
-        .wait_for_script(
+        .until(
             "the live stream is open",
             "return document.getElementById('live-note').hidden",
-            json!(false),
+            |hidden| hidden == &json!(false),
         )
         .await;
-    driver.execute("window.hnthNotReloaded = 42").await;
+    driver.run("window.hnthNotReloaded = 42").await;
 
     // R-REG-7: Ninh Kiều confirms elsewhere; the secretary's open page shows it without a
     // reload (the marker set in the page survives).
-    let token = Command::new(env!("CARGO_BIN_EXE_hnth"))
-        .args(["token", "create", "--user", "diemcau", "--data"])
-        .arg(data.path().join("data"))
-        .env("HNTH_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(token.status.success(), "{token:?}");
-    let token = String::from_utf8(token.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_string();
+    let token = token(&data.path().join("data"), "diemcau");
     let api = reqwest::Client::new();
     let detail: Value = api
         .get(format!("{address}/api/v1/sessions/{session_id}"))
@@ -427,11 +189,11 @@ async fn r_dir_2_a_person_logs_in_and_walks_the_unit_tree_in_chromium() {
         .await;
     assert!(live.contains("Kế hoạch tổ chức hội nghị.pdf"));
     assert_eq!(
-        driver.execute("return window.hnthNotReloaded").await,
+        driver.run("return window.hnthNotReloaded").await,
         json!(42),
         "the page was reloaded instead of updated"
     );
-    driver.execute("window.scrollTo(0, 0)").await;
+    driver.run("window.scrollTo(0, 0)").await;
     driver.screenshot("session-live.png").await;
 
     // R-REG-6: the secretary cancels with a reason; the page says so.
@@ -442,5 +204,5 @@ async fn r_dir_2_a_person_logs_in_and_walks_the_unit_tree_in_chromium() {
     driver
         .wait_for("the cancelled session", |page| page.contains("Đã hủy"))
         .await;
-    driver.call(reqwest::Method::DELETE, "", None).await;
+    driver.close().await;
 }

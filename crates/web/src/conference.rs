@@ -651,7 +651,7 @@ async fn seat(
     state: &AppState,
     detail: &SessionDetail,
     endpoint_id: i64,
-    person: String,
+    account_name: String,
     actor: Actor,
     lang: Lang,
 ) -> Result<Seat, AppError> {
@@ -665,19 +665,24 @@ async fn seat(
     } else {
         Role::Member
     };
-    let person = if person.is_empty() {
+    // Who presides at the endpoint (R-LIVE-5): the session's chair at the host, the person
+    // an invited unit confirmed at a member; failing that, the account joining.
+    let registration = &detail.session.registration;
+    let presiding = if role == Role::Host {
+        format!("{} {}", registration.chair_title, registration.chair_name)
+    } else {
         detail
             .invitations
             .iter()
             .find(|i| i.endpoint_id == endpoint_id && i.status == "confirmed")
-            .map(|i| {
-                format!("{} {}", i.chair_title, i.chair_name)
-                    .trim()
-                    .to_string()
-            })
+            .map(|i| format!("{} {}", i.chair_title, i.chair_name))
             .unwrap_or_default()
+    };
+    let presiding = presiding.trim();
+    let person = if presiding.is_empty() {
+        account_name
     } else {
-        person
+        presiding.to_string()
     };
     Ok(Seat {
         session_id: detail.session.id,

@@ -231,6 +231,7 @@ let reconnectDelay = 1000;
 let reconnectTimer = null;
 let iceTimer = null;
 let lastRestart = 0;
+let restartTimer = null; // set while a restart offer waits for its answer
 
 // For the end-to-end tests and for people debugging from the console.
 window.hnthConference = {
@@ -401,6 +402,8 @@ function offerSound() {
 
 function connect() {
   clearTimeout(reconnectTimer);
+  clearTimeout(restartTimer);
+  restartTimer = null;
   const mine = ++generation;
   if (pc) pc.close();
   if (ws) {
@@ -509,14 +512,26 @@ async function restartIce() {
     const description = await pc.createOffer({ iceRestart: true });
     if (mine !== generation) return;
     await pc.setLocalDescription(description);
-    send({ type: "restart", sdp: pc.localDescription.sdp });
+    if (!send({ type: "restart", sdp: pc.localDescription.sdp })) return;
+    // No answer (the server refused the restart or lost our seat): start over with a fresh
+    // connection rather than stay half-negotiated, where no further restart is possible.
+    restartTimer = setTimeout(restartRefused, 10000);
   } catch (error) {
     console.error("ICE restart", error);
   }
 }
 
+function restartRefused() {
+  if (!restartTimer) return;
+  clearTimeout(restartTimer);
+  restartTimer = null;
+  scheduleReconnect();
+}
+
 async function applyAnswer(message, mine) {
   if (typeof message.peer === "number") me = message.peer;
+  clearTimeout(restartTimer);
+  restartTimer = null;
   if (pc.signalingState !== "have-local-offer") {
     console.warn("answer without an offer; ignored");
     return;
@@ -549,6 +564,9 @@ function receive(message, mine) {
       break;
     case "error":
       notice(message.message || message.code || T.error);
+      // The server answers messages in order, so while a restart waits, the first answer
+      // or error is the restart's.
+      if (restartTimer) restartRefused();
       break;
     case "connected_to_host": {
       const member = memberOf(message.peer);
@@ -658,6 +676,8 @@ function renderStage() {
     tile.name.textContent = member ? member.endpoint_name : `#${source.peer}`;
     tile.who.textContent = member?.person ?? "";
     tile.unit.textContent = member?.unit_name ?? "";
+    // Muted video may always autoplay; a rejection here only means a newer load
+    // interrupted this play(), which starts the picture anyway.
     if (tile.video.paused) tile.video.play().catch(() => {});
   });
   lead?.root.classList.add("lead");
