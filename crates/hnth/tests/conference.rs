@@ -1,7 +1,8 @@
 //! End to end, a live session with real media: the `hnth serve --demo` binary with its media
 //! server, and two headless Chromium browsers (fake camera and microphone) that join one
 //! approved session through their join links, one as the host endpoint (in Vietnamese) and
-//! one as a member (in English).
+//! one as a member (in English), then a third endpoint that the session did not book and
+//! that waits in the lobby until the MCU operator admits it.
 //!
 //! Media is judged by the browsers' own WebRTC statistics (`getStats()` through
 //! `window.hnthConference.pc`): the member's audio and video reach the host once the MCU
@@ -598,6 +599,59 @@ async fn r_live_2_3_5_two_browsers_join_and_the_operator_connects_and_mutes_a_me
         s["members"].as_array().is_some_and(|m| m.len() == 1)
     })
     .await;
+
+    // R-REG-7: an endpoint the session did not book (Cái Răng, joined by the operating
+    // unit's administrator) waits in the lobby until the MCU operator admits it.
+    let (_, outsider_endpoint) = api.unit_and_endpoint(&secretary, "CT.CAIRANG").await;
+    let outsider = Browser::open(&client, &driver).await;
+    outsider.goto(&format!("{base}/login")).await;
+    outsider.type_into("input[name=username]", "vanhanh").await;
+    outsider
+        .type_into("input[name=password]", "hnth-demo")
+        .await;
+    outsider.click("button.primary").await;
+    outsider
+        .wait_for("logged in as the administrator", |page| {
+            page.contains("/logout")
+        })
+        .await;
+    outsider
+        .goto(&format!(
+            "{base}/conference/{session}?endpoint={outsider_endpoint}"
+        ))
+        .await;
+    let waiting = outsider
+        .until(
+            "the lobby",
+            "const lobby = document.getElementById('lobby');
+             return Boolean(lobby) && !document.getElementById('overlay').hidden
+                 && window.hnthConference && window.hnthConference.peer",
+            |peer| peer.is_u64(),
+        )
+        .await;
+    host.until("the waiting endpoint at the host", STATE, |s| {
+        s["members"].as_array().is_some_and(|m| {
+            m.iter()
+                .any(|m| m["peer"] == waiting && m["admitted"] == false)
+        })
+    })
+    .await;
+    api.call(
+        &operator,
+        Method::POST,
+        &format!("/api/v1/sessions/{session}/conference/commands"),
+        Some(json!({ "command": "admit", "peer": waiting })),
+    )
+    .await;
+    outsider
+        .until(
+            "admitted: the lobby closes",
+            "return window.hnthConference.state.you.admitted === true
+                 && !document.getElementById('lobby')",
+            |admitted| admitted == true,
+        )
+        .await;
+    outsider.close().await;
 
     // Neither page logged a script error or warning along the way (a missing favicon is
     // the network's business, not the page's).
