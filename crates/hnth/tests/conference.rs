@@ -382,14 +382,49 @@ async fn r_live_2_3_5_two_browsers_join_and_the_operator_connects_and_mutes_a_me
         "tile caption: {caption}"
     );
 
-    // A member joins muted (R-LIVE-2); the MCU operator connects it to the host.
-    api.call(
-        &operator,
-        Method::POST,
-        &format!("/api/v1/sessions/{session}/conference/commands"),
-        Some(json!({ "command": "connect_to_host", "peer": member_peer })),
-    )
-    .await;
+    // R-LIVE-1, R-LIVE-4: the MCU operator's console lists both endpoints live.
+    let console = Browser::open(&client, &driver).await;
+    console.goto(&format!("{base}/login")).await;
+    console.type_into("input[name=username]", "mcu").await;
+    console.type_into("input[name=password]", "hnth-demo").await;
+    console.click("button.primary").await;
+    console
+        .wait_for("logged in as the MCU operator", |page| {
+            page.contains("/logout")
+        })
+        .await;
+    console.goto(&format!("{base}/console")).await;
+    console
+        .wait_for("the session among the live ones", |page| {
+            page.contains(&format!("/console/{session}"))
+        })
+        .await;
+    console.goto(&format!("{base}/console/{session}")).await;
+    console
+        .until(
+            "both endpoints on the console",
+            "return document.querySelectorAll('#console-members tr[data-peer]').length",
+            |rows| rows == &json!(2),
+        )
+        .await;
+    console.run("window.hnthNotReloaded = 7").await;
+
+    // A member joins muted (R-LIVE-2); the operator connects it to the host from the console.
+    console
+        .click(&format!(
+            "#console-members tr[data-peer='{member_peer}'] button[data-command=connect_to_host]"
+        ))
+        .await;
+    // The console shows the measured time against the 30-second limit, without a reload.
+    let timing = console
+        .until(
+            "the connect-to-host time on the console",
+            "const row = document.querySelector('#console-timings tbody tr');
+             return row && window.hnthNotReloaded === 7 ? row.textContent : null",
+            |text| text.is_string(),
+        )
+        .await;
+    println!("console: {timing}");
     let (before, after) = until_growing(
         &host,
         "the member's audio and video at the host",
@@ -574,9 +609,18 @@ async fn r_live_2_3_5_two_browsers_join_and_the_operator_connects_and_mutes_a_me
             .run("document.getElementById('room-state').scrollTop = 0")
             .await;
     }
+    // The console has had link statistics by now (sampled every 5 s).
+    console
+        .until(
+            "link statistics on the console",
+            "return [...document.querySelectorAll('#console-members td.link')].length",
+            |cells| cells.as_u64().is_some_and(|n| n >= 1),
+        )
+        .await;
     let shots = [
         host.screenshot("conference-host.png").await,
         member.screenshot("conference-member.png").await,
+        console.screenshot("console.png").await,
     ];
     for shot in &shots {
         assert!(

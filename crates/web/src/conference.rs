@@ -64,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/conference/{id}/ws", get(conference_socket))
         .route("/join/{token}", get(join_page))
         .route("/join/{token}/ws", get(join_socket))
+        .route("/console/{id}/ws", get(console_socket))
 }
 
 /// The API routes.
@@ -114,6 +115,18 @@ struct Registry {
     awaiting_effect: HashMap<(i64, PeerId), i64>,
     /// Measurements that arrived before their command was recorded.
     early_effects: HashMap<(i64, PeerId), f64>,
+    /// Operator consoles watching a session: they get every state, link-statistics sample
+    /// and connect-to-host measurement of its room.
+    observers: HashMap<i64, Vec<Outbox>>,
+}
+
+impl Registry {
+    /// Sends `message` to the consoles watching `session_id`, forgetting closed ones.
+    fn tell_observers(&mut self, session_id: i64, message: &Value) {
+        if let Some(observers) = self.observers.get_mut(&session_id) {
+            observers.retain(|outbox| outbox.send(message.clone()).is_ok());
+        }
+    }
 }
 
 /// The live sessions' connections to the media server.
@@ -160,6 +173,18 @@ impl Conferences {
                 Ok(Event::LinkStats { room, peer, stats }) => {
                     let endpoint = self.registry().peers.get(&peer).map(|c| c.seat.endpoint_id);
                     if let Some(endpoint_id) = endpoint {
+                        let figures = json!({
+                            "type": "link_stats",
+                            "peer": peer.get(),
+                            "endpoint_id": endpoint_id,
+                            "rtt_ms": stats.rtt.map(|d| d.as_secs_f64() * 1000.0),
+                            "loss_in": stats.loss_in,
+                            "loss_out": stats.loss_out,
+                            "jitter_ms": stats.jitter.map(|d| d.as_secs_f64() * 1000.0),
+                            "bitrate_in": stats.bitrate_in,
+                            "bitrate_out": stats.bitrate_out,
+                        });
+                        self.registry().tell_observers(room.0, &figures);
                         let sample = LinkSample {
                             endpoint_id,
                             at: jiff::Timestamp::now(),
@@ -197,7 +222,9 @@ impl Conferences {
 
     /// Sends the room's state to every endpoint in it.
     fn push_state(&self, snapshot: &RoomSnapshot) {
-        let registry = self.registry();
+        let mut registry = self.registry();
+        let watched = json!({ "type": "state", "state": state_json(snapshot, &registry, None) });
+        registry.tell_observers(snapshot.room.0, &watched);
         for member in &snapshot.members {
             if let Some(connected) = registry.peers.get(&member.peer) {
                 let state = state_json(snapshot, &registry, Some(member.peer));
@@ -206,6 +233,31 @@ impl Conferences {
                     .send(json!({ "type": "state", "state": state }));
             }
         }
+    }
+
+    /// The sessions with at least one endpoint connected now, smallest id first.
+    pub fn sessions_in_use(&self) -> Vec<i64> {
+        let registry = self.registry();
+        let mut sessions: Vec<i64> = registry.peers.values().map(|c| c.seat.session_id).collect();
+        sessions.sort_unstable();
+        sessions.dedup();
+        sessions
+    }
+
+    /// Adds an operator console watching `session_id`; it gets the room's state at once.
+    async fn watch(&self, session_id: i64, outbox: Outbox) {
+        let snapshot = self.media.snapshot(RoomId(session_id)).await.ok().flatten();
+        let mut registry = self.registry();
+        let state = match &snapshot {
+            Some(snapshot) => state_json(snapshot, &registry, None),
+            None => json!({ "members": [], "queue": [], "on_stage": [] }),
+        };
+        let _ = outbox.send(json!({ "type": "state", "state": state }));
+        registry
+            .observers
+            .entry(session_id)
+            .or_default()
+            .push(outbox);
     }
 
     /// Asks the media server for the room's state and pushes it.
@@ -226,6 +278,10 @@ impl Conferences {
                     }));
                 }
             }
+            registry.tell_observers(
+                room.0,
+                &json!({ "type": "connected_to_host", "peer": peer.get(), "elapsed_ms": ms }),
+            );
             match registry.awaiting_effect.remove(&(room.0, peer)) {
                 Some(command) => Some(command),
                 None => {
@@ -1020,6 +1076,36 @@ async fn join_socket(
     let conferences = conferences(&state)?.clone();
     let seat = seat_for_link(&state, &token, ctx.lang).await?;
     Ok(upgrade.on_upgrade(move |socket| run_endpoint(conferences, seat, socket)))
+}
+
+/// `GET /console/{id}/ws`: the operator console's live feed of one room (MCU operators):
+/// `state` on every change, `link_stats` samples, `connected_to_host` measurements. The
+/// console sends its commands through the REST API, so every command has one path.
+async fn console_socket(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, AppError> {
+    user.require(Permission::LiveControl)?;
+    let conferences = conferences(&state)?.clone();
+    state.store.session(id).await?;
+    Ok(upgrade.on_upgrade(move |mut socket| async move {
+        let (outbox, mut inbox) = mpsc::unbounded_channel();
+        conferences.watch(id, outbox).await;
+        loop {
+            tokio::select! {
+                outgoing = inbox.recv() => match outgoing {
+                    Some(message) => if !send(&mut socket, &message).await { break },
+                    None => break,
+                },
+                incoming = socket.recv() => match incoming {
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+    }))
 }
 
 // ---------------------------------------------------------------------------------------

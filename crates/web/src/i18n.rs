@@ -338,4 +338,5 @@ texts! {
     conf_choose: "Tham gia hội nghị với điểm cầu" / "Join the conference as",
     conf_none: "Tài khoản này không vận hành điểm cầu nào của phiên họp." / "This account runs none of the session's endpoints.",
     conf_join: "Tham gia hội nghị" / "Join the conference",
+    nav_console: "Điều khiển MCU" / "MCU console",
 }

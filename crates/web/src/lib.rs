@@ -32,6 +32,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub mod api;
 pub mod auth;
 pub mod conference;
+pub mod console;
 pub mod documents;
 pub mod error;
 pub mod export;
@@ -387,6 +388,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../static/conference.js"),
     ),
     (
+        "console.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../static/console.js"),
+    ),
+    (
         "conference.css",
         "text/css; charset=utf-8",
         include_str!("../static/conference.css"),
@@ -427,6 +433,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sessions::router())
         .merge(documents::router())
         .merge(conference::router())
+        .merge(console::router())
         .merge(schedule::router())
         .merge(api_routes)
         .route("/api/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))

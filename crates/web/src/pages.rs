@@ -102,6 +102,8 @@ pub struct Chrome {
     pub can_export: bool,
     /// The published schedule of sessions.
     pub can_schedule: bool,
+    /// The MCU operator's console.
+    pub can_console: bool,
 }
 
 impl Chrome {
@@ -124,6 +126,7 @@ impl Chrome {
             can_users: user.can(Permission::UsersManage),
             can_export: user.can(Permission::ContactsExport),
             can_schedule: user.can(Permission::ScheduleRead),
+            can_console: user.can(Permission::LiveControl),
         }
     }
 }
