@@ -287,9 +287,15 @@ async fn serve(common: Common, listen: Option<std::net::SocketAddr>, demo: bool)
     } else {
         None
     };
-    let conferences = media
-        .as_ref()
-        .map(|(handle, _)| hnth_web::conference::Conferences::start(handle.clone(), store.clone()));
+    let live = hnth_web::live::LiveHub::default();
+    let conferences = media.as_ref().map(|(handle, _)| {
+        hnth_web::conference::Conferences::start(
+            handle.clone(),
+            store.clone(),
+            live.clone(),
+            (&policy.policy.link_thresholds.value).into(),
+        )
+    });
     let state = hnth_web::AppState {
         store: store.clone(),
         policy: std::sync::Arc::new(policy),
@@ -297,7 +303,7 @@ async fn serve(common: Common, listen: Option<std::net::SocketAddr>, demo: bool)
         calendar: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(calendar))),
         operating_unit_id,
         outbox_wake: outbox_wake.clone(),
-        live: hnth_web::live::LiveHub::default(),
+        live,
         conferences,
     };
     let listener = tokio::net::TcpListener::bind(settings.listen)

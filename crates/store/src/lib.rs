@@ -34,7 +34,9 @@ pub mod directory;
 pub mod documents;
 pub mod feeds;
 pub mod import;
+pub mod live_log;
 pub mod outbox;
+pub mod readiness;
 pub mod sessions;
 
 /// The file name of the database inside the data folder.

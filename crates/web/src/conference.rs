@@ -31,6 +31,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use hnth_domain::lang::{Lang, Text};
 use hnth_domain::role::Permission;
+use hnth_domain::session::incident::{IncidentKind, LinkLimits};
 use hnth_domain::session::SessionStatus;
 use hnth_media::driver::MediaHandle;
 use hnth_media::{
@@ -38,6 +39,7 @@ use hnth_media::{
     Role, RoomId, RoomSnapshot, Source, Track,
 };
 use hnth_store::conference::{CommandRecord, LinkSample};
+use hnth_store::live_log::NewIncident;
 use hnth_store::sessions::SessionDetail;
 use hnth_store::{Actor, Store};
 use serde::Deserialize;
@@ -50,6 +52,9 @@ use crate::api::ErrorBody;
 use crate::error::{AppError, Path, Query};
 use crate::sessions::{allowed_on, require_visible};
 use crate::{render, AppState, Ctx, CurrentUser};
+
+/// Who automatic records are written down as.
+const MEDIA_SERVER: &str = "media-server";
 
 /// How long a new WebSocket may take to send its offer.
 const OFFER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -133,15 +138,26 @@ impl Registry {
 pub struct Conferences {
     media: MediaHandle,
     store: Store,
+    /// Tells open pages (the session's log, its page) when the media server wrote something.
+    live: crate::live::LiveHub,
+    /// Past these a link sample opens an incident (the policy's fail levels).
+    limits: LinkLimits,
     registry: Mutex<Registry>,
 }
 
 impl Conferences {
     /// Wraps a running media server and starts pumping its events.
-    pub fn start(media: MediaHandle, store: Store) -> Arc<Conferences> {
+    pub fn start(
+        media: MediaHandle,
+        store: Store,
+        live: crate::live::LiveHub,
+        limits: LinkLimits,
+    ) -> Arc<Conferences> {
         let conferences = Arc::new(Conferences {
             media,
             store,
+            live,
+            limits,
             registry: Mutex::new(Registry::default()),
         });
         let pump = conferences.clone();
@@ -198,6 +214,9 @@ impl Conferences {
                         if let Err(error) = self.store.record_link_sample(room.0, &sample).await {
                             tracing::warn!(%error, "link statistics not stored");
                         }
+                        self.grade_link(room.0, endpoint_id, &sample).await;
+                        // The readiness board grades the link from the stored samples.
+                        self.live.session_changed(room.0, "link.sampled");
                     }
                 }
                 Ok(_) => {}
@@ -232,6 +251,149 @@ impl Conferences {
                     .outbox
                     .send(json!({ "type": "state", "state": state }));
             }
+        }
+    }
+
+    /// Writes down an endpoint's arrival; an automatic "lost connection" incident of the
+    /// endpoint is resolved by it. Returns the presence to close on departure.
+    async fn arrived(&self, seat: &Seat) -> Option<i64> {
+        let presence = self
+            .store
+            .presence_started(seat.session_id, seat.endpoint_id)
+            .await;
+        let lost = self
+            .store
+            .open_automatic_incident(
+                seat.session_id,
+                seat.endpoint_id,
+                IncidentKind::LostConnection,
+            )
+            .await;
+        if let Ok(Some(incident)) = lost {
+            let now = crate::now_local();
+            let resolution = format!(
+                "Điểm cầu đã kết nối lại lúc {:02}:{:02}. / The endpoint reconnected at {:02}:{:02}.",
+                now.hour(),
+                now.minute(),
+                now.hour(),
+                now.minute()
+            );
+            if let Err(error) = self
+                .store
+                .resolve_incident(&Actor::system(MEDIA_SERVER), incident, &resolution)
+                .await
+            {
+                tracing::warn!(%error, "incident not resolved");
+            }
+        }
+        self.live
+            .session_changed(seat.session_id, "attendance.arrived");
+        match presence {
+            Ok(id) => Some(id),
+            Err(error) => {
+                tracing::warn!(%error, "attendance not recorded");
+                None
+            }
+        }
+    }
+
+    /// Writes down an endpoint's departure; a lost connection opens an incident for the
+    /// carrier (R-LIVE-6), which its return resolves.
+    async fn departed(&self, seat: &Seat, presence: Option<i64>, how: &'static str) {
+        if let Some(presence) = presence {
+            if let Err(error) = self.store.presence_ended(presence, how).await {
+                tracing::warn!(%error, "attendance not recorded");
+            }
+        }
+        self.live
+            .session_changed(seat.session_id, "attendance.departed");
+        if how != "lost" {
+            return;
+        }
+        let now = crate::now_local();
+        let incident = NewIncident {
+            session_id: seat.session_id,
+            endpoint_id: Some(seat.endpoint_id),
+            kind: IncidentKind::LostConnection,
+            description: format!(
+                "{} mất kết nối lúc {:02}:{:02} (ngắt đột ngột, không rời phòng). / {} lost its connection at {:02}:{:02} (dropped, did not hang up).",
+                seat.endpoint_name,
+                now.hour(),
+                now.minute(),
+                seat.endpoint_name,
+                now.hour(),
+                now.minute()
+            ),
+            handler: IncidentKind::LostConnection.default_handler(),
+            automatic: true,
+            estimated_fix_at: None,
+        };
+        if let Err(error) = self
+            .store
+            .open_incident(&Actor::system(MEDIA_SERVER), &incident)
+            .await
+        {
+            tracing::warn!(%error, "incident not opened");
+        }
+        self.live
+            .session_changed(seat.session_id, "incident.opened");
+    }
+
+    /// Opens an automatic "network" incident when a sample breaks the limits, and resolves
+    /// it when a sample is within them again.
+    async fn grade_link(&self, session_id: i64, endpoint_id: i64, sample: &LinkSample) {
+        let breach = self.limits.breach(
+            sample.rtt_ms,
+            // The worse direction counts; either may be unknown.
+            match (sample.loss_in, sample.loss_out) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            },
+            sample.jitter_ms,
+        );
+        let open = match self
+            .store
+            .open_automatic_incident(session_id, endpoint_id, IncidentKind::Network)
+            .await
+        {
+            Ok(open) => open,
+            Err(error) => {
+                tracing::warn!(%error, "incidents not read");
+                return;
+            }
+        };
+        let actor = Actor::system(MEDIA_SERVER);
+        let result = match (breach, open) {
+            (Some(breach), None) => self
+                .store
+                .open_incident(
+                    &actor,
+                    &NewIncident {
+                        session_id,
+                        endpoint_id: Some(endpoint_id),
+                        kind: IncidentKind::Network,
+                        description: format!("{} / {}", breach.vi, breach.en),
+                        handler: IncidentKind::Network.default_handler(),
+                        automatic: true,
+                        estimated_fix_at: None,
+                    },
+                )
+                .await
+                .map(drop),
+            (None, Some(incident)) => self
+                .store
+                .resolve_incident(
+                    &actor,
+                    incident,
+                    "Đường truyền trở lại bình thường. / The line is back within limits.",
+                )
+                .await
+                .map(drop),
+            _ => Ok(()),
+        };
+        match result {
+            Ok(()) => self.live.session_changed(session_id, "incident.changed"),
+            Err(error) => tracing::warn!(%error, "automatic incident not written"),
         }
     }
 
@@ -937,17 +1099,30 @@ async fn run_endpoint(conferences: Arc<Conferences>, seat: Seat, mut socket: Web
         send(&mut socket, &json!({ "type": "lobby" })).await;
     }
     conferences.refresh(seat.session_id).await;
+    let presence = conferences.arrived(&seat).await;
 
-    loop {
+    // How the stay ended decides what is written down: a page that hangs up (or is closed
+    // by its user) sends a close frame; a killed browser, a dead network or a crashed device
+    // leaves without one, which is an incident (R-LIVE-6).
+    let how_left = loop {
         tokio::select! {
             outgoing = inbox.recv() => match outgoing {
                 Some(message) => {
-                    let removed = message["type"] == "removed";
-                    if !send(&mut socket, &message).await || removed {
-                        break;
+                    if message["type"] == "removed" {
+                        send(&mut socket, &message).await;
+                        break match message["reason"].as_str() {
+                            Some("disconnected" | "failed") => "lost",
+                            Some("replaced") => "replaced",
+                            Some("ended") => "ended",
+                            Some("hung_up") => "left",
+                            _ => "removed",
+                        };
+                    }
+                    if !send(&mut socket, &message).await {
+                        break "lost";
                     }
                 }
-                None => break,
+                None => break "removed",
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
@@ -955,12 +1130,14 @@ async fn run_endpoint(conferences: Arc<Conferences>, seat: Seat, mut socket: Web
                         send(&mut socket, &error_message(&error, lang)).await;
                     }
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Message::Close(_))) => break "left",
+                None | Some(Err(_)) => break "lost",
                 Some(Ok(_)) => {}
             },
         }
-    }
+    };
     leave(&conferences, peer).await;
+    conferences.departed(&seat, presence, how_left).await;
 }
 
 /// Takes a peer out of the registry and the room (if it is still there).

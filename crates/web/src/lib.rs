@@ -39,7 +39,9 @@ pub mod export;
 pub mod i18n;
 pub mod inbox;
 pub mod live;
+pub mod live_log;
 pub mod pages;
+pub mod readiness;
 pub mod schedule;
 pub mod sessions;
 
@@ -423,7 +425,9 @@ pub fn router(state: AppState) -> Router {
         .merge(inbox::api_router())
         .merge(sessions::api_router())
         .merge(documents::api_router())
+        .merge(readiness::api_router())
         .merge(conference::api_router())
+        .merge(live_log::api_router())
         .merge(schedule::api_router())
         .split_for_parts();
     let openapi = Arc::new(openapi);
@@ -432,8 +436,10 @@ pub fn router(state: AppState) -> Router {
         .merge(inbox::router())
         .merge(sessions::router())
         .merge(documents::router())
+        .merge(readiness::router())
         .merge(conference::router())
         .merge(console::router())
+        .merge(live_log::router())
         .merge(schedule::router())
         .merge(api_routes)
         .route("/api/openapi.json", get(move || async move { axum::Json(openapi.as_ref().clone()) }))

@@ -209,6 +209,24 @@ pub(crate) async fn require_visible(
     }
 }
 
+/// Who reads what happens around a session (readiness, incidents, attendance): those it
+/// involves, the MCU operator and auditors.
+pub(crate) async fn require_operations_reader(
+    state: &AppState,
+    user: &CurrentUser,
+    detail: &SessionDetail,
+) -> Result<(), AppError> {
+    require_visible(state, user, detail).await?;
+    if user.can(Permission::LiveControl)
+        || user.can(Permission::AuditRead)
+        || involved(state, user, detail).await?
+    {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 /// Registers after the checks; returns the new ids.
 async fn register(
     state: &AppState,

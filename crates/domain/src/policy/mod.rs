@@ -281,6 +281,33 @@ pub struct Policy {
     pub report_periods: Sourced<Vec<ReportPeriod>>,
     /// MCU capacity (R-REG-3).
     pub mcu_capacity: Sourced<McuCapacity>,
+    /// Grades of the automatic link test of a readiness check (R-PREP-2).
+    pub link_thresholds: Sourced<LinkThresholds>,
+}
+
+/// Limits of one link measure: `warn` starts "degraded", `fail` starts "poor".
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    /// From here on the measure is degraded.
+    pub warn: f64,
+    /// From here on the measure is poor: the endpoint fails its link test.
+    pub fail: f64,
+}
+
+/// Thresholds against which the media server's link samples are graded (R-PREP-2). For
+/// round-trip time, loss and jitter higher is worse; for the bitrate lower is worse.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkThresholds {
+    /// Round-trip time, milliseconds.
+    pub rtt_ms: Limit,
+    /// Packet loss, percent, the worse direction.
+    pub loss_percent: Limit,
+    /// Interarrival jitter, milliseconds.
+    pub jitter_ms: Limit,
+    /// Bitrate from the endpoint, kbit/s: below `warn` degraded, below `fail` poor.
+    pub min_bitrate_kbps: Limit,
 }
 
 /// Identity of the profile a policy was built from.
@@ -671,6 +698,24 @@ impl Policy {
             },
             &self.mcu_capacity.source,
             self.mcu_capacity.origin,
+        );
+        let t = self.link_thresholds.value;
+        push(
+            "link_thresholds",
+            match lang {
+                Lang::Vi => format!(
+                    "RTT ≤ {} / {} ms; mất gói ≤ {} / {} %; jitter ≤ {} / {} ms; tốc độ ≥ {} / {} kbit/s (mức suy giảm / mức không đạt)",
+                    t.rtt_ms.warn, t.rtt_ms.fail, t.loss_percent.warn, t.loss_percent.fail,
+                    t.jitter_ms.warn, t.jitter_ms.fail, t.min_bitrate_kbps.warn, t.min_bitrate_kbps.fail
+                ),
+                Lang::En => format!(
+                    "RTT ≤ {} / {} ms; loss ≤ {} / {} %; jitter ≤ {} / {} ms; bitrate ≥ {} / {} kbit/s (degraded / failing)",
+                    t.rtt_ms.warn, t.rtt_ms.fail, t.loss_percent.warn, t.loss_percent.fail,
+                    t.jitter_ms.warn, t.jitter_ms.fail, t.min_bitrate_kbps.warn, t.min_bitrate_kbps.fail
+                ),
+            },
+            &self.link_thresholds.source,
+            self.link_thresholds.origin,
         );
         rows
     }

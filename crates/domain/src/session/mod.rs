@@ -2,7 +2,8 @@
 //! (R-REG-1), its life cycle, and the pure rules applied to it — lead times ([`checks`],
 //! R-REG-2, R-REG-9, R-REG-10), double booking and free slots ([`booking`], R-REG-3),
 //! recurring series ([`recurrence`]), who approves ([`route_approver`], R-REG-4) and the
-//! documents attached to a session ([`document`], R-REG-9).
+//! documents attached to a session ([`document`], R-REG-9), and its preparation: rehearsals,
+//! readiness checks and link grades ([`readiness`], R-PREP-1 … R-PREP-6).
 //!
 //! Times here are civil date-times in Vietnam (`Asia/Ho_Chi_Minh`, UTC+7 without daylight
 //! saving), because every rule is stated in local office time and working days; the store
@@ -17,9 +18,12 @@ use crate::policy::{ApproverRef, ApproverRule, ConvenerMatch};
 use crate::unit::UnitKind;
 use crate::validate::{self, Invalid};
 
+pub mod attendance;
 pub mod booking;
 pub mod checks;
 pub mod document;
+pub mod incident;
+pub mod readiness;
 pub mod recurrence;
 #[cfg(test)]
 mod tests;

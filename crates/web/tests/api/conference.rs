@@ -17,11 +17,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::sessions::{body, far_working_day, json_of, province, register_approved, Province};
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// An approved session hosted by UB with HUYEN as its only member.
-async fn approved_session(p: &Province) -> i64 {
+pub(crate) async fn approved_session(p: &Province) -> i64 {
     let calendar = WorkCalendar::with_shipped();
     register_approved(
         p,
@@ -32,7 +32,7 @@ async fn approved_session(p: &Province) -> i64 {
 
 /// An offer shaped as the protocol asks: microphone, camera, content, 4 audio and 9 video
 /// receive slots.
-fn offer() -> String {
+pub(crate) fn offer() -> String {
     let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());
     let mut api = rtc.sdp_api();
     api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
@@ -48,7 +48,7 @@ fn offer() -> String {
     offer.to_sdp_string()
 }
 
-async fn connect(p: &Province, path: &str, token: Option<&str>) -> Socket {
+pub(crate) async fn connect(p: &Province, path: &str, token: Option<&str>) -> Socket {
     let url = format!("{}{path}", p.address.replacen("http", "ws", 1));
     let mut request = url.into_client_request().unwrap();
     if let Some(token) = token {
@@ -60,7 +60,7 @@ async fn connect(p: &Province, path: &str, token: Option<&str>) -> Socket {
     tokio_tungstenite::connect_async(request).await.unwrap().0
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub(crate) async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::Text(message.to_string().into()))
         .await
@@ -68,7 +68,7 @@ async fn send(socket: &mut Socket, message: Value) {
 }
 
 /// The next JSON message whose `type` is `kind`, skipping others, within 10 seconds.
-async fn next_of(socket: &mut Socket, kind: &str) -> Value {
+pub(crate) async fn next_of(socket: &mut Socket, kind: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let frame = tokio::time::timeout_at(deadline, socket.next())
@@ -86,7 +86,7 @@ async fn next_of(socket: &mut Socket, kind: &str) -> Value {
 }
 
 /// The next `state` in which `ready` holds.
-async fn state_where(socket: &mut Socket, ready: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn state_where(socket: &mut Socket, ready: impl Fn(&Value) -> bool) -> Value {
     loop {
         let state = next_of(socket, "state").await["state"].clone();
         if ready(&state) {

@@ -176,6 +176,8 @@ pub async fn serve(
     ))
     .await
     .unwrap();
+    let live = hnth_web::live::LiveHub::default();
+    let limits = (&policy.policy.link_thresholds.value).into();
     let state = AppState {
         store: store.clone(),
         policy: Arc::new(policy),
@@ -185,10 +187,12 @@ pub async fn serve(
         ))),
         operating_unit_id,
         outbox_wake: Arc::new(tokio::sync::Notify::new()),
-        live: hnth_web::live::LiveHub::default(),
+        live: live.clone(),
         conferences: Some(hnth_web::conference::Conferences::start(
             media,
             store.clone(),
+            live,
+            limits,
         )),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

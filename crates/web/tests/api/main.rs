@@ -4,6 +4,8 @@ mod conference;
 mod directory;
 mod documents;
 mod helpers;
+mod live_log;
 mod matrix;
+mod readiness;
 mod schedule;
 mod sessions;
