@@ -401,3 +401,210 @@ async fn told_units(
     units.dedup();
     Ok(units)
 }
+
+/// One endpoint's closing checklist (R-POST-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClosingCheck {
+    /// The endpoint.
+    pub endpoint_id: i64,
+    /// The system was checked after the session.
+    pub system_checked: bool,
+    /// The terminals are switched off.
+    pub terminals_off: bool,
+    /// The power is cut.
+    pub power_cut: bool,
+    /// Anything to note.
+    pub note: String,
+    /// Who confirmed.
+    pub confirmed_by: String,
+    /// When.
+    pub confirmed_at: Timestamp,
+}
+
+impl ClosingCheck {
+    /// Whether every item is done.
+    pub fn complete(&self) -> bool {
+        self.system_checked && self.terminals_off && self.power_cut
+    }
+}
+
+/// How a session was closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Closure {
+    /// When.
+    pub closed_at: Timestamp,
+    /// By whom (`system` when the last endpoint confirmed).
+    pub closed_by: String,
+    /// Endpoints that had not confirmed their checklist.
+    pub missing: Vec<i64>,
+}
+
+impl Store {
+    /// Records an endpoint's closing checklist (replacing an earlier one); when every booked
+    /// endpoint has confirmed a complete one, the session is closed. Returns the closure if
+    /// this confirmation closed it.
+    pub async fn confirm_closing(
+        &self,
+        actor: &Actor,
+        session_id: i64,
+        check: &ClosingCheck,
+    ) -> Result<Option<Closure>> {
+        let now = Timestamp::now();
+        let mut tx = self.write.begin().await?;
+        if closure_conn(&mut tx, session_id).await?.is_some() {
+            return Err(StoreError::Conflict(Text::new(
+                "Phiên họp đã kết thúc và đóng lại.",
+                "The session is already closed.",
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO closing_checks (session_id, endpoint_id, system_checked, terminals_off, power_cut, note, confirmed_by, confirmed_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, endpoint_id) DO UPDATE SET \
+             system_checked = excluded.system_checked, terminals_off = excluded.terminals_off, power_cut = excluded.power_cut, \
+             note = excluded.note, confirmed_by = excluded.confirmed_by, confirmed_at = excluded.confirmed_at",
+        )
+        .bind(session_id)
+        .bind(check.endpoint_id)
+        .bind(check.system_checked)
+        .bind(check.terminals_off)
+        .bind(check.power_cut)
+        .bind(&check.note)
+        .bind(&actor.name)
+        .bind(now.to_string())
+        .execute(&mut *tx)
+        .await?;
+        audit::append(
+            &mut tx,
+            actor,
+            "session.closing_check",
+            &format!("session:{session_id}"),
+            &json!({ "endpoint_id": check.endpoint_id, "system_checked": check.system_checked,
+                     "terminals_off": check.terminals_off, "power_cut": check.power_cut, "note": check.note }),
+        )
+        .await?;
+        let missing = missing_conn(&mut tx, session_id).await?;
+        let closure = if missing.is_empty() {
+            Some(close_tx(&mut tx, &Actor::system("system"), session_id, &[], now).await?)
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(closure)
+    }
+
+    /// Closes a session now, listing the endpoints that had not confirmed their checklist.
+    pub async fn close_session(&self, actor: &Actor, session_id: i64) -> Result<Closure> {
+        let now = Timestamp::now();
+        let mut tx = self.write.begin().await?;
+        if closure_conn(&mut tx, session_id).await?.is_some() {
+            return Err(StoreError::Conflict(Text::new(
+                "Phiên họp đã kết thúc và đóng lại.",
+                "The session is already closed.",
+            )));
+        }
+        let missing = missing_conn(&mut tx, session_id).await?;
+        let closure = close_tx(&mut tx, actor, session_id, &missing, now).await?;
+        tx.commit().await?;
+        Ok(closure)
+    }
+
+    /// The closing checklists of a session and its closure, if closed.
+    pub async fn closing(&self, session_id: i64) -> Result<(Vec<ClosingCheck>, Option<Closure>)> {
+        let mut conn = self.read.acquire().await?;
+        let rows: Vec<(i64, bool, bool, bool, String, String, String)> = sqlx::query_as(
+            "SELECT endpoint_id, system_checked, terminals_off, power_cut, note, confirmed_by, confirmed_at \
+             FROM closing_checks WHERE session_id = ? ORDER BY endpoint_id",
+        )
+        .bind(session_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let checks = rows
+            .into_iter()
+            .map(
+                |(
+                    endpoint_id,
+                    system_checked,
+                    terminals_off,
+                    power_cut,
+                    note,
+                    confirmed_by,
+                    confirmed_at,
+                )| {
+                    Ok(ClosingCheck {
+                        endpoint_id,
+                        system_checked,
+                        terminals_off,
+                        power_cut,
+                        note,
+                        confirmed_by,
+                        confirmed_at: parse_instant(&confirmed_at)?,
+                    })
+                },
+            )
+            .collect::<Result<Vec<_>>>()?;
+        let closure = closure_conn(&mut conn, session_id).await?;
+        Ok((checks, closure))
+    }
+}
+
+/// Booked endpoints without a complete closing checklist.
+async fn missing_conn(conn: &mut sqlx::SqliteConnection, session_id: i64) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT se.endpoint_id FROM session_endpoints se WHERE se.session_id = ? AND NOT EXISTS \
+         (SELECT 1 FROM closing_checks c WHERE c.session_id = se.session_id AND c.endpoint_id = se.endpoint_id \
+          AND c.system_checked AND c.terminals_off AND c.power_cut) ORDER BY se.endpoint_id",
+    )
+    .bind(session_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+async fn closure_conn(
+    conn: &mut sqlx::SqliteConnection,
+    session_id: i64,
+) -> Result<Option<Closure>> {
+    let row: Option<(String, String, String)> = sqlx::query_as(
+        "SELECT closed_at, closed_by, missing FROM session_closures WHERE session_id = ?",
+    )
+    .bind(session_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|(closed_at, closed_by, missing)| {
+        Ok(Closure {
+            closed_at: parse_instant(&closed_at)?,
+            closed_by,
+            missing: serde_json::from_str(&missing)
+                .map_err(|e| StoreError::Corrupt(format!("closure missing list: {e}")))?,
+        })
+    })
+    .transpose()
+}
+
+async fn close_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    actor: &Actor,
+    session_id: i64,
+    missing: &[i64],
+    now: Timestamp,
+) -> Result<Closure> {
+    sqlx::query("INSERT INTO session_closures (session_id, closed_at, closed_by, missing) VALUES (?, ?, ?, ?)")
+        .bind(session_id)
+        .bind(now.to_string())
+        .bind(&actor.name)
+        .bind(json!(missing).to_string())
+        .execute(&mut **tx)
+        .await?;
+    audit::append(
+        tx,
+        actor,
+        "session.close",
+        &format!("session:{session_id}"),
+        &json!({ "missing": missing }),
+    )
+    .await?;
+    Ok(Closure {
+        closed_at: now,
+        closed_by: actor.name.clone(),
+        missing: missing.to_vec(),
+    })
+}

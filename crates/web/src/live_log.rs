@@ -18,7 +18,7 @@ use hnth_domain::role::Permission;
 use hnth_domain::session::attendance::{judge, Attendance, Presence};
 use hnth_domain::session::checks::deadline;
 use hnth_domain::session::incident::{IncidentHandler, IncidentKind};
-use hnth_store::live_log::{IncidentRecord, NewIncident};
+use hnth_store::live_log::{ClosingCheck, Closure, IncidentRecord, NewIncident};
 use hnth_store::sessions::{local, SessionDetail};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -38,6 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/sessions/{id}/incidents", post(report_page))
         .route("/incidents/{id}/resolve", post(resolve_page))
         .route("/sessions/{id}/attendance.csv", get(attendance_csv))
+        .route("/sessions/{id}/closing", post(closing_page))
+        .route("/sessions/{id}/close", post(close_page))
 }
 
 /// The API routes.
@@ -46,6 +48,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(api_incidents, api_report))
         .routes(routes!(api_resolve))
         .routes(routes!(api_attendance))
+        .routes(routes!(api_closing))
+        .routes(routes!(api_confirm_closing))
+        .routes(routes!(api_close))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -384,6 +389,8 @@ struct LogPage {
     attendance: Vec<AttendanceDto>,
     can_report: bool,
     endpoints: Vec<(i64, String)>,
+    closing: ClosingDto,
+    can_close: bool,
     kinds: Vec<(&'static str, &'static str)>,
     handlers: Vec<(&'static str, &'static str)>,
     w: &'static Words,
@@ -414,6 +421,17 @@ struct Words {
     lost: &'static str,
     export: &'static str,
     open: &'static str,
+    closing: &'static str,
+    closing_help: &'static str,
+    system_checked: &'static str,
+    terminals_off: &'static str,
+    power_cut: &'static str,
+    confirm: &'static str,
+    close: &'static str,
+    closed: &'static str,
+    missing: &'static str,
+    done: &'static str,
+    not_done: &'static str,
 }
 
 fn words(lang: Lang) -> &'static Words {
@@ -442,6 +460,17 @@ fn words(lang: Lang) -> &'static Words {
         lost: "Số lần mất kết nối",
         export: "Xuất CSV",
         open: "Đang xử lý",
+        closing: "Kết thúc phiên họp",
+        closing_help: "Mỗi điểm cầu xác nhận: đã kiểm tra hệ thống, tắt thiết bị đầu cuối, ngắt nguồn điện. Phiên họp đóng lại khi tất cả đã xác nhận, hoặc khi cán bộ điều khiển đóng và ghi lại điểm cầu còn thiếu.",
+        system_checked: "Đã kiểm tra hệ thống",
+        terminals_off: "Đã tắt thiết bị đầu cuối",
+        power_cut: "Đã ngắt nguồn điện",
+        confirm: "Xác nhận",
+        close: "Đóng phiên họp",
+        closed: "Đã đóng lúc",
+        missing: "Chưa xác nhận",
+        done: "Đã xác nhận",
+        not_done: "Chưa xác nhận",
     };
     const EN: Words = Words {
         title: "Session log",
@@ -468,6 +497,17 @@ fn words(lang: Lang) -> &'static Words {
         lost: "Connections lost",
         export: "Export CSV",
         open: "Open",
+        closing: "Closing",
+        closing_help: "Each endpoint confirms: system checked, terminals off, power cut. The session is closed when all have, or when the operator closes it with the missing ones listed.",
+        system_checked: "System checked",
+        terminals_off: "Terminals off",
+        power_cut: "Power cut",
+        confirm: "Confirm",
+        close: "Close the session",
+        closed: "Closed at",
+        missing: "Not confirmed",
+        done: "Confirmed",
+        not_done: "Not confirmed",
     };
     match lang {
         Lang::Vi => &VI,
@@ -518,6 +558,8 @@ async fn log_page_with(
         attendance: attendance(state, &detail, lang).await?,
         can_report: !endpoints.is_empty(),
         endpoints,
+        closing: closing_view(state, user, &detail).await?,
+        can_close: may_act(state, user, &detail, None).await?,
         kinds: IncidentKind::ALL
             .iter()
             .map(|k| (k.as_str(), k.label(lang)))
@@ -706,4 +748,278 @@ async fn api_attendance(
     let detail = state.store.session_detail(id).await?;
     crate::sessions::require_operations_reader(&state, &user, &detail).await?;
     Ok(Json(attendance(&state, &detail, ctx.lang).await?))
+}
+
+// ---------------------------------------------------------------------------------------
+// Closing (R-POST-1)
+// ---------------------------------------------------------------------------------------
+
+/// An endpoint's closing checklist as posted (form checkboxes or JSON booleans).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ClosingInput {
+    /// The endpoint (forms only; the API takes it from the path).
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub endpoint_id: Option<i64>,
+    /// The system was checked after the session.
+    #[serde(default, deserialize_with = "checkbox")]
+    pub system_checked: bool,
+    /// The terminals are off.
+    #[serde(default, deserialize_with = "checkbox")]
+    pub terminals_off: bool,
+    /// The power is cut.
+    #[serde(default, deserialize_with = "checkbox")]
+    pub power_cut: bool,
+    /// Anything to note (required when an item is not done).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A checkbox: `true`/`false` in JSON, `on` (present) in a form.
+fn checkbox<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Flag(bool),
+        Text(String),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::Flag(flag) => flag,
+        Either::Text(text) => matches!(text.trim(), "on" | "true" | "1"),
+    })
+}
+
+/// What the closing section shows and the API returns.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClosingDto {
+    /// Per booked endpoint: its checklist, if confirmed.
+    pub endpoints: Vec<ClosingLineDto>,
+    /// When the session was closed, by whom, and who had not confirmed.
+    pub closed: Option<ClosureDto>,
+}
+
+/// One endpoint's line.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClosingLineDto {
+    /// The endpoint.
+    pub endpoint_id: i64,
+    /// Its name.
+    pub endpoint_name: String,
+    /// Checklist complete.
+    pub complete: bool,
+    /// The checklist, when confirmed.
+    #[schema(value_type = Option<Object>)]
+    pub check: Option<ClosingCheck>,
+    /// Whether the reader may confirm it (pages only).
+    #[serde(skip)]
+    pub can_confirm: bool,
+}
+
+/// A closure.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClosureDto {
+    /// `dd/mm/yyyy HH:MM`.
+    pub closed_at: String,
+    /// By whom.
+    pub closed_by: String,
+    /// Endpoints that had not confirmed, by name.
+    pub missing: Vec<String>,
+}
+
+async fn closing_view(
+    state: &AppState,
+    user: &CurrentUser,
+    detail: &SessionDetail,
+) -> Result<ClosingDto, AppError> {
+    let (checks, closure) = state.store.closing(detail.session.id).await?;
+    let name_of = |id: i64| {
+        detail
+            .endpoints
+            .iter()
+            .find(|e| e.endpoint_id == id)
+            .map_or_else(|| format!("#{id}"), |e| e.endpoint_name.clone())
+    };
+    let mut endpoints = Vec::new();
+    for booked in &detail.endpoints {
+        let check = checks
+            .iter()
+            .find(|c| c.endpoint_id == booked.endpoint_id)
+            .cloned();
+        endpoints.push(ClosingLineDto {
+            endpoint_id: booked.endpoint_id,
+            endpoint_name: booked.endpoint_name.clone(),
+            complete: check.as_ref().is_some_and(ClosingCheck::complete),
+            check,
+            can_confirm: closure.is_none()
+                && may_act(state, user, detail, Some(booked.endpoint_id)).await?,
+        });
+    }
+    Ok(ClosingDto {
+        endpoints,
+        closed: closure.map(|c: Closure| ClosureDto {
+            closed_at: format_instant(c.closed_at),
+            closed_by: c.closed_by,
+            missing: c.missing.iter().map(|id| name_of(*id)).collect(),
+        }),
+    })
+}
+
+/// Ends the room on the media server once the session is closed: endpoints still in it are
+/// told the session ended.
+async fn end_room(state: &AppState, id: i64) {
+    if let Some(conferences) = &state.conferences {
+        let _ = conferences.media().close_room(hnth_media::RoomId(id)).await;
+    }
+}
+
+async fn confirm_closing(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    endpoint_id: i64,
+    input: &ClosingInput,
+) -> Result<Option<Closure>, AppError> {
+    let detail = state.store.session_detail(id).await?;
+    if !detail
+        .endpoints
+        .iter()
+        .any(|e| e.endpoint_id == endpoint_id)
+    {
+        return Err(AppError::NotFound("endpoint"));
+    }
+    if !may_act(state, user, &detail, Some(endpoint_id)).await? {
+        return Err(AppError::Forbidden);
+    }
+    require_approved(&detail)?;
+    let complete = input.system_checked && input.terminals_off && input.power_cut;
+    if !complete && input.note.trim().is_empty() {
+        return Err(AppError::Invalid(hnth_domain::validate::Invalid::one(
+            "note",
+            "required",
+            Text::new(
+                "Còn mục chưa làm: hãy ghi lý do (ví dụ: thiết bị để lại cho phiên họp kế tiếp).",
+                "An item is not done: say why (e.g. the equipment stays on for the next session).",
+            ),
+        )));
+    }
+    let closure = state
+        .store
+        .confirm_closing(
+            &user.actor(),
+            id,
+            &ClosingCheck {
+                endpoint_id,
+                system_checked: input.system_checked,
+                terminals_off: input.terminals_off,
+                power_cut: input.power_cut,
+                note: input.note.trim().to_string(),
+                confirmed_by: user.user.username.clone(),
+                confirmed_at: jiff::Timestamp::now(),
+            },
+        )
+        .await?;
+    if closure.is_some() {
+        end_room(state, id).await;
+    }
+    state.live.session_changed(id, "session.closing");
+    Ok(closure)
+}
+
+async fn close(state: &AppState, user: &CurrentUser, id: i64) -> Result<Closure, AppError> {
+    let detail = state.store.session_detail(id).await?;
+    if !may_act(state, user, &detail, None).await? {
+        return Err(AppError::Forbidden);
+    }
+    require_approved(&detail)?;
+    let closure = state.store.close_session(&user.actor(), id).await?;
+    end_room(state, id).await;
+    state.live.session_changed(id, "session.closed");
+    Ok(closure)
+}
+
+fn require_approved(detail: &SessionDetail) -> Result<(), AppError> {
+    if detail.session.status == hnth_domain::session::SessionStatus::Approved {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(Text::new(
+            "Chỉ phiên họp đã phê duyệt mới có bước kết thúc.",
+            "Only an approved session is closed.",
+        )))
+    }
+}
+
+async fn closing_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+    crate::error::Form(input): crate::error::Form<ClosingInput>,
+) -> Result<Response, AppError> {
+    let endpoint = input.endpoint_id.ok_or(AppError::NotFound("endpoint"))?;
+    match confirm_closing(&state, &user, id, endpoint, &input).await {
+        Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}/log#closing")).into_response()),
+        Err(error @ (AppError::Invalid(_) | AppError::Conflict(_))) => {
+            let mut page =
+                log_page_with(&state, &user, ctx.lang, id, error.message(ctx.lang)).await?;
+            *page.status_mut() = error.status();
+            Ok(page)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+async fn close_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    match close(&state, &user, id).await {
+        Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}/log#closing")).into_response()),
+        Err(error @ AppError::Conflict(_)) => {
+            let mut page =
+                log_page_with(&state, &user, ctx.lang, id, error.message(ctx.lang)).await?;
+            *page.status_mut() = error.status();
+            Ok(page)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The closing checklists of a session and whether it is closed (R-POST-1).
+#[utoipa::path(get, path = "/api/v1/sessions/{id}/closing", tag = "conference", params(("id" = i64, Path)),
+    responses((status = 200, body = ClosingDto), (status = 403, body = ErrorBody)))]
+async fn api_closing(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<ClosingDto>, AppError> {
+    let detail = state.store.session_detail(id).await?;
+    crate::sessions::require_operations_reader(&state, &user, &detail).await?;
+    Ok(Json(closing_view(&state, &user, &detail).await?))
+}
+
+/// An endpoint confirms its closing checklist; the last one closes the session.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/closing/{endpoint}", tag = "conference",
+    params(("id" = i64, Path), ("endpoint" = i64, Path)), request_body = ClosingInput,
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn api_confirm_closing(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((id, endpoint)): Path<(i64, i64)>,
+    crate::error::Json(input): crate::error::Json<ClosingInput>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let closure = confirm_closing(&state, &user, id, endpoint, &input).await?;
+    Ok(Json(serde_json::json!({ "closed": closure })))
+}
+
+/// Close the session now (MCU operator or host), listing the endpoints that had not
+/// confirmed their checklist; the room on the media server ends.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/close", tag = "conference", params(("id" = i64, Path)),
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn api_close(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Closure>, AppError> {
+    Ok(Json(close(&state, &user, id).await?))
 }

@@ -207,3 +207,127 @@ async fn r_live_6_people_report_and_resolve_incidents_within_their_rights() {
     assert!(page.contains("Đã có điện từ máy phát dự phòng"));
     assert!(page.contains("id=\"attendance-list\""));
 }
+
+#[tokio::test]
+async fn r_post_1_the_session_closes_when_every_endpoint_confirms_or_by_the_operator() {
+    let p = province("can-tho").await;
+    let id = approved_session(&p).await;
+    let (host, member) = (p.endpoints["UB"], p.endpoints["HUYEN"]);
+    let confirm = |who: &'static str, endpoint: i64, body: Value| {
+        p.call(
+            who,
+            Method::POST,
+            &format!("/api/v1/sessions/{id}/closing/{endpoint}"),
+        )
+        .json(&body)
+        .send()
+    };
+    let all_done = json!({ "system_checked": true, "terminals_off": true, "power_cut": true });
+
+    // An item left undone needs a reason; another district cannot confirm for this one.
+    let partial = confirm("diemcau", member, json!({ "system_checked": true }))
+        .await
+        .unwrap();
+    assert_eq!(partial.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let other = confirm("diemcau2", member, all_done.clone()).await.unwrap();
+    assert_eq!(other.status(), StatusCode::FORBIDDEN);
+
+    // The member confirms; the host has not yet, so the session stays open.
+    let first = json_of(
+        confirm("diemcau", member, all_done.clone()).await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert!(first["closed"].is_null(), "{first:#}");
+    // The host's secretary confirms the host endpoint: every endpoint has, so it closes.
+    let last = json_of(
+        confirm("thuky", host, all_done.clone()).await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(last["closed"]["missing"], json!([]), "{last:#}");
+    let closing = get(&p, "thuky", &format!("/api/v1/sessions/{id}/closing")).await;
+    assert!(closing["closed"].is_object());
+    assert!(closing["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["complete"] == true));
+    let late = confirm("diemcau", member, all_done.clone()).await.unwrap();
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+
+    // Another session: the operator closes it with the host's checklist missing.
+    let calendar = hnth_domain::calendar::WorkCalendar::with_shipped();
+    let second = crate::sessions::register_approved(
+        &p,
+        crate::sessions::body(
+            &p,
+            "UB",
+            &["HUYEN2"],
+            crate::sessions::far_working_day(&calendar, 4),
+            60,
+        ),
+    )
+    .await;
+    let by_endpoint = p
+        .call(
+            "diemcau2",
+            Method::POST,
+            &format!("/api/v1/sessions/{second}/close"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_endpoint.status(), StatusCode::FORBIDDEN);
+    json_of(
+        p.call(
+            "diemcau2",
+            Method::POST,
+            &format!(
+                "/api/v1/sessions/{second}/closing/{}",
+                p.endpoints["HUYEN2"]
+            ),
+        )
+        .json(&all_done)
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let closed = p
+        .call(
+            "mcu",
+            Method::POST,
+            &format!("/api/v1/sessions/{second}/close"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let closed = json_of(closed, StatusCode::OK).await;
+    assert_eq!(closed["closed_by"], "mcu");
+    assert_eq!(closed["missing"], json!([host]));
+    let page = p
+        .call("mcu", Method::GET, &format!("/sessions/{second}/log"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"closed\""));
+    assert!(
+        page.contains("Phòng họp UBND tỉnh"),
+        "the missing host endpoint is named"
+    );
+    let again = p
+        .call(
+            "mcu",
+            Method::POST,
+            &format!("/api/v1/sessions/{second}/close"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+}
