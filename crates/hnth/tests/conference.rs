@@ -425,6 +425,58 @@ async fn r_live_2_3_5_two_browsers_join_and_the_operator_connects_and_mutes_a_me
         )
         .await;
     println!("console: {timing}");
+
+    // R-PREP-3: the readiness board, open in the operator's browser, follows a district's
+    // check without a reload.
+    console
+        .goto(&format!("{base}/sessions/{session}/readiness"))
+        .await;
+    console
+        .wait_for("the readiness board", |page| {
+            page.contains("id=\"rdy-summary\"")
+        })
+        .await;
+    console
+        .until(
+            "the board's live stream",
+            "return document.getElementById('live-note') ? !document.getElementById('live-note').hidden : true",
+            |open| open == &json!(true),
+        )
+        .await;
+    console.run("window.hnthNotReloaded = 8").await;
+    let before = console
+        .run("return document.getElementById('rdy-summary').textContent")
+        .await;
+    let items: Vec<Value> = [
+        "power",
+        "backup_power",
+        "network",
+        "terminal",
+        "audio",
+        "video",
+        "lighting",
+    ]
+    .iter()
+    .map(|item| json!({ "item": item, "result": "pass" }))
+    .collect();
+    api.call(
+        &district,
+        Method::POST,
+        &format!("/api/v1/sessions/{session}/readiness/{member_endpoint}/checks"),
+        Some(json!({ "items": items })),
+    )
+    .await;
+    let after = console
+        .until(
+            "the board updated live",
+            "const s = document.getElementById('rdy-summary').textContent;
+             return window.hnthNotReloaded === 8 ? s : null",
+            |summary| summary.is_string() && summary != &before,
+        )
+        .await;
+    println!("readiness board: {before} → {after}");
+    console.screenshot("readiness-board.png").await;
+    console.goto(&format!("{base}/console/{session}")).await;
     let (before, after) = until_growing(
         &host,
         "the member's audio and video at the host",
