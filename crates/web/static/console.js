@@ -23,6 +23,7 @@ const WORDS = {
     queue: "Thứ tự xin phát biểu", queueEmpty: "Chưa có điểm cầu nào xin phát biểu.",
     timings: "Thời gian kết nối với chủ trì (giới hạn 30 giây)", within: "đạt", over: "quá hạn",
     summary: (n, c, w, q) => `${n} điểm cầu · ${c} đã kết nối · ${w} chờ vào phòng · ${q} xin phát biểu`,
+    hostSees: "Màn hình chủ trì", sameLayout: "như mọi điểm cầu", stage: "đang hiển thị",
     rtt: "RTT", loss: "mất gói", jitter: "jitter", failed: "Lệnh không thực hiện được",
   },
   en: {
@@ -37,6 +38,7 @@ const WORDS = {
     queue: "Speaking requests", queueEmpty: "No speaking request.",
     timings: "Connect-to-host times (limit 30 seconds)", within: "within", over: "over",
     summary: (n, c, w, q) => `${n} endpoints · ${c} connected · ${w} waiting · ${q} hands raised`,
+    hostSees: "Host's screen", sameLayout: "same as everyone", stage: "showing",
     rtt: "RTT", loss: "loss", jitter: "jitter", failed: "Command failed",
   },
 };
@@ -169,6 +171,14 @@ function render() {
       actions);
     return row;
   }) : [el("tr", {}, el("td", { colSpan: 6, class: "muted", text: T.empty }))]));
+
+  // The chair's screen as the host sees it (R-LIVE-2): its layout and who is on it.
+  const layoutName = (layout) => ({ single_speaker: T.single, one_plus_n: T.onePlus, grid_2x2: T.grid2,
+    grid_3x3: T.grid3, custom: "custom" })[layout && layout.kind] || "—";
+  const hostLayout = state.host_layout ? layoutName(state.host_layout) : `${layoutName(state.layout)} (${T.sameLayout})`;
+  const onStageNames = (state.on_stage || []).map(nameOf).join(", ");
+  document.getElementById("host-view").textContent =
+    `${T.hostSees}: ${hostLayout}${onStageNames ? ` — ${T.stage}: ${onStageNames}` : ""}`;
 
   const connected = members.filter((m) => m.connected && m.admitted).length;
   const waiting = members.filter((m) => !m.admitted).length;

@@ -65,4 +65,8 @@ if (source) {
   document.addEventListener("focusout", () => {
     if (waiting.size > 0) setTimeout(refresh, 0);
   });
+  // Pages with countdowns ask to be refreshed on a clock too, so "còn 12 phút" keeps
+  // counting between events (the server computes every figure; nothing is guessed here).
+  const every = Number(source.dataset.liveEvery || 0);
+  if (every > 0) setInterval(refresh, every * 1000);
 }
