@@ -138,7 +138,7 @@ pub enum FailureOutcome {
 impl Store {
     /// Creates an account.
     pub async fn create_user(&self, actor: &Actor, new: &NewUser) -> Result<User> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let result = sqlx::query(
             "INSERT INTO users (username, full_name, email, unit_id, password_hash, lang, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -234,7 +234,7 @@ impl Store {
         user_id: i64,
         password_hash: &str,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?")
             .bind(password_hash)
             .bind(user_id)
@@ -273,7 +273,7 @@ impl Store {
         max_failures: u32,
         lock_for: jiff::SignedDuration,
     ) -> Result<FailureOutcome> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let failures: i64 = sqlx::query_scalar("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins")
             .bind(user.id)
             .fetch_one(&mut *tx)
@@ -308,7 +308,7 @@ impl Store {
 
     /// Clears the failure counter and lock after a successful login, and records the login.
     pub async fn record_login_success(&self, user: &User) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?")
             .bind(user.id)
             .execute(&mut *tx)
@@ -355,7 +355,7 @@ impl Store {
         role: Role,
         unit_id: i64,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT OR IGNORE INTO grants (user_id, role, unit_id) VALUES (?, ?, ?)")
             .bind(user_id)
             .bind(role.as_str())
@@ -420,7 +420,7 @@ impl Store {
         name: &str,
     ) -> Result<String> {
         let secret = new_secret("hnth_");
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
         )

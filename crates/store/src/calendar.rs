@@ -15,7 +15,7 @@ use crate::{audit, parse_date, Actor, Result, Store, StoreError};
 impl Store {
     /// Copies each shipped year not copied before; returns the years copied.
     pub async fn seed_calendar(&self, shipped: &[DayChange]) -> Result<Vec<i16>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut years: Vec<i16> = shipped.iter().map(|c| c.date.year()).collect();
         years.sort_unstable();
         years.dedup();
@@ -79,7 +79,7 @@ impl Store {
 
     /// Records a change, replacing one on the same day.
     pub async fn save_calendar_change(&self, actor: &Actor, change: &DayChange) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO calendar_changes (day, kind, name_vi, name_en, source) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name_vi = excluded.name_vi, name_en = excluded.name_en, source = excluded.source",
@@ -105,7 +105,7 @@ impl Store {
 
     /// Removes the change of `day`.
     pub async fn delete_calendar_change(&self, actor: &Actor, day: Date) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let removed = sqlx::query("DELETE FROM calendar_changes WHERE day = ?")
             .bind(day.to_string())
             .execute(&mut *tx)

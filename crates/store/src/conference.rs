@@ -66,7 +66,7 @@ impl Store {
         session_id: i64,
         endpoints: &[i64],
     ) -> Result<Vec<(i64, String)>> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut links = Vec::with_capacity(endpoints.len());
         let mut created = Vec::new();
         for &endpoint in endpoints {
@@ -129,7 +129,7 @@ impl Store {
         command: &str,
         detail: &serde_json::Value,
     ) -> Result<i64> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO conference_commands (session_id, user_id, endpoint_id, actor_name, command, detail, issued_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",

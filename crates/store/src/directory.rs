@@ -240,7 +240,7 @@ impl Store {
     /// Makes the stored levels those of the policy, top first. A level that units still use
     /// cannot disappear: that is a configuration error stopping the start.
     pub async fn sync_levels(&self, defs: &[LevelDef]) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let stored: Vec<String> = sqlx::query_scalar("SELECT code FROM levels")
             .fetch_all(&mut *tx)
             .await?;
@@ -457,7 +457,7 @@ impl Store {
 
     /// Creates a unit.
     pub async fn create_unit(&self, actor: &Actor, spec: &UnitSpec) -> Result<Unit> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let unit = save_unit_tx(&mut tx, None, spec).await?;
         audit::append(
             &mut tx,
@@ -473,7 +473,7 @@ impl Store {
 
     /// Replaces the fields of unit `id`.
     pub async fn update_unit(&self, actor: &Actor, id: i64, spec: &UnitSpec) -> Result<Unit> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let unit = save_unit_tx(&mut tx, Some(id), spec).await?;
         audit::append(
             &mut tx,
@@ -580,7 +580,7 @@ impl Store {
         spec: &EndpointSpec,
         today: Date,
     ) -> Result<Endpoint> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let endpoint = save_endpoint_tx(&mut tx, None, policy, spec, today).await?;
         audit::append(
             &mut tx,
@@ -603,7 +603,7 @@ impl Store {
         spec: &EndpointSpec,
         today: Date,
     ) -> Result<Endpoint> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let endpoint = save_endpoint_tx(&mut tx, Some(id), policy, spec, today).await?;
         audit::append(
             &mut tx,
@@ -709,7 +709,7 @@ impl Store {
         spec: &ContactSpec,
         today: Date,
     ) -> Result<Contact> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let contact = add_contact_tx(&mut tx, spec, today).await?;
         audit::append(
             &mut tx,
@@ -732,7 +732,7 @@ impl Store {
         spec: &ContactSpec,
         today: Date,
     ) -> Result<Contact> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let old = current_contact_tx(&mut tx, id).await?;
         let spec = ContactSpec {
             role: old.role,
@@ -766,7 +766,7 @@ impl Store {
 
     /// Ends contact `id` without a replacement.
     pub async fn end_contact(&self, actor: &Actor, id: i64, today: Date) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let old = current_contact_tx(&mut tx, id).await?;
         close_contact_tx(&mut tx, old.id, today, None).await?;
         audit::append(

@@ -111,7 +111,7 @@ impl Store {
         document: NewDocument<'_>,
     ) -> Result<DocumentRecord> {
         let now = Timestamp::now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let session = session_tx(&mut tx, document.session_id).await?;
         let registration = &session.registration;
         if let Some(reason) = attach_refusal(registration.classification, session.status) {
@@ -212,7 +212,7 @@ impl Store {
 
     /// Removes a document of `session_id`; the audit trail keeps its name and hash.
     pub async fn remove_document(&self, actor: &Actor, session_id: i64, id: i64) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let record = document_conn(&mut tx, id).await?;
         if record.session_id != session_id {
             return Err(StoreError::NotFound("document"));

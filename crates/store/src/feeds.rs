@@ -92,7 +92,7 @@ impl Store {
 
     /// The token of `target`'s feed, created (and audited) if there is none yet.
     pub async fn feed_token(&self, actor: &Actor, target: FeedTarget) -> Result<String> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let subject = subject_tx(&mut tx, target).await?;
         let existing: Option<String> = sqlx::query_scalar(&format!(
             "SELECT token FROM feed_tokens WHERE {} = ? ORDER BY id DESC LIMIT 1",
@@ -119,7 +119,7 @@ impl Store {
 
     /// Replaces `target`'s token: the old feed URL stops working at once.
     pub async fn reset_feed_token(&self, actor: &Actor, target: FeedTarget) -> Result<String> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let subject = subject_tx(&mut tx, target).await?;
         sqlx::query(&format!(
             "DELETE FROM feed_tokens WHERE {} = ?",

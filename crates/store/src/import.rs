@@ -53,7 +53,7 @@ impl Store {
         today: Date,
         progress: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<ImportSummary, ImportFailure> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut errors = ImportErrors::default();
         let (mut created, mut updated) = (0, 0);
         let mut note = |line: u64, outcome: Result<bool>| -> Result<(), ImportFailure> {

@@ -192,6 +192,16 @@ impl Store {
         Ok(Store { read, write })
     }
 
+    /// Starts a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
+    ///
+    /// A deferred transaction that reads first and writes later cannot wait for the lock
+    /// when another process (the CLI beside a running server) wrote in between: SQLite
+    /// answers "database is locked" at once instead of applying the busy timeout. Taking
+    /// the lock up front makes every writer wait its turn.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// Closes every connection, checkpointing the write-ahead log.
     pub async fn close(&self) {
         self.read.close().await;

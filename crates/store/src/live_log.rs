@@ -144,7 +144,7 @@ impl Store {
     /// Records that an endpoint joined a session's room; returns the presence's id.
     pub async fn presence_started(&self, session_id: i64, endpoint_id: i64) -> Result<i64> {
         let now = Timestamp::now().to_string();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE attendance SET left_at = ?, how_left = 'replaced' WHERE session_id = ? AND endpoint_id = ? AND left_at IS NULL",
         )
@@ -201,7 +201,7 @@ impl Store {
     /// Opens an incident, tells the host unit and the handler's units, and audits it.
     pub async fn open_incident(&self, actor: &Actor, new: &NewIncident) -> Result<IncidentRecord> {
         let now = Timestamp::now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let session = session_tx(&mut tx, new.session_id).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO incidents (session_id, endpoint_id, kind, description, handler, automatic, reported_by, opened_at, estimated_fix_at) \
@@ -277,7 +277,7 @@ impl Store {
         resolution: &str,
     ) -> Result<IncidentRecord> {
         let now = Timestamp::now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let before = incident_conn(&mut tx, id).await?;
         if before.resolved_at.is_some() {
             return Err(StoreError::Conflict(Text::new(
@@ -450,7 +450,7 @@ impl Store {
         check: &ClosingCheck,
     ) -> Result<Option<Closure>> {
         let now = Timestamp::now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         if closure_conn(&mut tx, session_id).await?.is_some() {
             return Err(StoreError::Conflict(Text::new(
                 "Phiên họp đã kết thúc và đóng lại.",
@@ -495,7 +495,7 @@ impl Store {
     /// Closes a session now, listing the endpoints that had not confirmed their checklist.
     pub async fn close_session(&self, actor: &Actor, session_id: i64) -> Result<Closure> {
         let now = Timestamp::now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         if closure_conn(&mut tx, session_id).await?.is_some() {
             return Err(StoreError::Conflict(Text::new(
                 "Phiên họp đã kết thúc và đóng lại.",

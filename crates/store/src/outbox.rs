@@ -459,7 +459,7 @@ impl Store {
     /// no e-mail deliveries are created; e-mails still waiting are given up (a server without
     /// SMTP settings cannot send them, and sending them much later would mislead).
     pub async fn set_email_delivery(&self, enabled: bool) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE outbox_channels SET enabled = ? WHERE channel = 'email'")
             .bind(enabled)
             .execute(&mut *tx)
@@ -488,7 +488,7 @@ impl Store {
     ) -> Result<Vec<Delivery>> {
         let now_ms = now.as_millisecond();
         let until = now_ms.saturating_add(millis(lease));
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let ids: Vec<i64> = sqlx::query_scalar(
             "UPDATE outbox SET claimed_until = ?, attempts = attempts + 1
              WHERE id IN (
@@ -756,7 +756,7 @@ impl Store {
     ) -> Result<(Webhook, String)> {
         let url = check_webhook_url(url)?;
         let secret = new_secret("whsec_");
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let code: String = sqlx::query_scalar("SELECT code FROM units WHERE id = ?")
             .bind(unit_id)
             .fetch_optional(&mut *tx)
@@ -818,7 +818,7 @@ impl Store {
     /// Stops a subscription; its deliveries still waiting are given up. Deactivating an
     /// inactive subscription changes nothing.
     pub async fn deactivate_webhook(&self, actor: &Actor, id: i64) -> Result<Webhook> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let active: bool = sqlx::query_scalar("SELECT active FROM webhooks WHERE id = ?")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -857,7 +857,7 @@ impl Store {
     /// Sends a test notice (event `notify.test`) to a unit through every channel, so an
     /// administrator can check the SMTP and webhook settings.
     pub async fn send_test_notice(&self, actor: &Actor, unit_id: i64) -> Result<Enqueued> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let (code, name): (String, String) =
             sqlx::query_as("SELECT code, name FROM units WHERE id = ?")
                 .bind(unit_id)

@@ -247,7 +247,7 @@ impl Store {
         proposed: &[ProposedRehearsal],
     ) -> Result<bool> {
         let now = Timestamp::now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let session = session_tx(&mut tx, session_id).await?;
         if session.status != SessionStatus::Approved {
             return Ok(false);
@@ -325,7 +325,7 @@ impl Store {
         at: DateTime,
     ) -> Result<RehearsalRecord> {
         let now = Timestamp::now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let session = approved_tx(&mut tx, session_id).await?;
         // A schedule set by hand replaces any proposal still to come.
         sqlx::query("INSERT INTO rehearsal_plans (session_id, for_start, proposed_at) VALUES (?, ?, ?) ON CONFLICT (session_id) DO NOTHING")
@@ -384,7 +384,7 @@ impl Store {
     ) -> Result<RehearsalRecord> {
         let now = Timestamp::now();
         let reason = reason.trim();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let session = approved_tx(&mut tx, session_id).await?;
         let before = rehearsal_tx(&mut tx, session_id, id).await?;
         if before.status != "planned" {
@@ -488,7 +488,7 @@ impl Store {
     /// Saves a readiness check of a booked endpoint; a failed one tells the host unit.
     pub async fn record_check(&self, actor: &Actor, check: NewCheck<'_>) -> Result<CheckRecord> {
         let now = Timestamp::now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let session = approved_tx(&mut tx, check.session_id).await?;
         let endpoint_name: Option<String> = sqlx::query_scalar(
             "SELECT e.name FROM session_endpoints se JOIN endpoints e ON e.id = se.endpoint_id \
@@ -676,7 +676,7 @@ impl Store {
         technicians: &[(String, String)],
     ) -> Result<Vec<DutyTechnician>> {
         let now = Timestamp::now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         approved_tx(&mut tx, session_id).await?;
         let booked: Option<i64> = sqlx::query_scalar(
             "SELECT endpoint_id FROM session_endpoints WHERE session_id = ? AND endpoint_id = ?",

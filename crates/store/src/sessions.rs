@@ -434,7 +434,7 @@ impl Store {
         rules: &BookingRules<'_>,
         now: Timestamp,
     ) -> Result<Vec<i64>, RegisterError> {
-        let mut tx = self.write.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.begin_write().await?;
         check_references_tx(&mut tx, registration).await?;
         let days = match &registration.recurrence {
             Some(recurrence) => recurrence.days(registration.starts_at.date(), rules.calendar),
@@ -526,7 +526,7 @@ impl Store {
         rules: &BookingRules<'_>,
         now: Timestamp,
     ) -> Result<(), RegisterError> {
-        let mut tx = self.write.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.begin_write().await?;
         let before = session_tx(&mut tx, id).await?;
         if !before.status.editable() {
             return Err(StoreError::Conflict(Text::new(
@@ -672,7 +672,7 @@ impl Store {
             ))
             .into());
         }
-        let mut tx = self.write.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.begin_write().await?;
         let before = session_tx(&mut tx, id).await?;
         if let Some(expected) = expected_version {
             stale_check(&before, expected)?;
@@ -839,7 +839,7 @@ impl Store {
             }
         };
         invalid.finish(|| ())?;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let invitation = invitation_tx(&mut tx, invitation_id).await?;
         let session = session_tx(&mut tx, invitation.session_id).await?;
         if session.status != SessionStatus::Approved {
@@ -928,7 +928,7 @@ impl Store {
             hnth_domain::validate::phone(&mut invalid, "duty_staff_phone", duty_staff_phone)
         };
         invalid.finish(|| ())?;
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin_write().await?;
         let notice = carrier_notice_tx(&mut tx, notice_id).await?;
         sqlx::query("UPDATE carrier_notices SET confirmed_at = ?, confirmed_by = ?, duty_staff_name = ?, duty_staff_phone = ? WHERE id = ?")
             .bind(now.to_string())

@@ -458,3 +458,31 @@ async fn r_dir_2_a_unit_under_a_merged_parent_must_move_to_the_successor() {
         .unwrap();
     assert!(today.items.iter().all(|u| u.code != "CT.NK"));
 }
+
+/// Two processes on one database (the CLI beside a running server): a writer that read
+/// before another process committed must wait for the lock, not fail with "database is
+/// locked", which is what a deferred transaction does.
+#[tokio::test]
+async fn a_second_process_waits_for_the_write_lock_instead_of_failing() {
+    let (server, dir, policy) = open("can-tho").await;
+    let cli = Store::open(&StoreOptions {
+        data_dir: dir.path().join("data"),
+        read_connections: 1,
+    })
+    .await
+    .unwrap();
+    // The server holds the write lock and commits a change a moment later.
+    let mut held = server.begin_write().await.unwrap();
+    sqlx::query("UPDATE levels SET name_vi = name_vi")
+        .execute(&mut *held)
+        .await
+        .unwrap();
+    let levels = policy.levels.value.clone();
+    let waiting = tokio::spawn(async move { cli.sync_levels(&levels).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    held.commit().await.unwrap();
+    waiting
+        .await
+        .unwrap()
+        .expect("the second writer waits its turn and succeeds");
+}
