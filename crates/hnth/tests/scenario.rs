@@ -296,6 +296,8 @@ async fn r_prep_r_live_r_post_a_session_of_one_host_and_ten_endpoints_from_rehea
     }
     let board = api.call(&operator, Method::GET, &board_path, None).await;
     assert_eq!(board["summary"], "10/11 sẵn sàng, 1 lỗi", "{board:#}");
+    // Everyone is in the room, so nobody is missing from their place (R-PREP-6).
+    assert_eq!(board["not_in_place"], json!([]), "{board:#}");
     api.call(
         &administrator,
         Method::POST,

@@ -478,6 +478,16 @@ async fn board(
     let checks = state.store.checks_for(id).await?;
     let technicians = state.store.duty_technicians(id).await?;
     let links = link_reports(state, id).await?;
+    // In the room now: an open presence (the signalling socket is up), which the media
+    // server records on join; a fresh link sample says the same for media.
+    let present: std::collections::HashSet<i64> = state
+        .store
+        .presences(id)
+        .await?
+        .into_iter()
+        .filter(|p| p.left_at.is_none())
+        .map(|p| p.endpoint_id)
+        .collect();
     let limits = &state.policy.policy.link_thresholds.value;
     let mut lines = Vec::new();
     for endpoint in &detail.endpoints {
@@ -486,7 +496,8 @@ async fn board(
             .filter(|c| c.endpoint_id == endpoint.endpoint_id)
             .collect();
         let link = links.get(&endpoint.endpoint_id);
-        let joined = link.is_some_and(|(measure, _)| measure.fresh());
+        let joined = present.contains(&endpoint.endpoint_id)
+            || link.is_some_and(|(measure, _)| measure.fresh());
         let mut endpoint_state =
             ReadinessState::fold(own.iter().map(|c| ReadinessEvent::from(c.outcome)));
         if joined {
