@@ -23,56 +23,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 mod common;
-use common::{serve, token, Browser};
-
-struct Api {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn call(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    /// The id of the unit with `code` and of its first endpoint.
-    async fn unit_and_endpoint(&self, token: &str, code: &str) -> (i64, i64) {
-        let units = self
-            .call(token, Method::GET, &format!("/api/v1/units?q={code}"), None)
-            .await;
-        let unit = units["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["code"] == code)
-            .unwrap_or_else(|| panic!("unit {code} in {units}"))["id"]
-            .as_i64()
-            .unwrap();
-        let endpoints = self
-            .call(
-                token,
-                Method::GET,
-                &format!("/api/v1/endpoints?unit_id={unit}"),
-                None,
-            )
-            .await;
-        let endpoint = endpoints["items"][0]["id"]
-            .as_i64()
-            .unwrap_or_else(|| panic!("an endpoint of {code} in {endpoints}"));
-        (unit, endpoint)
-    }
-}
+use common::{serve, token, Api, Browser};
 
 /// What a browser's RTCPeerConnection has sent and received, per slot, with the source the
 /// server says each slot carries.

@@ -19,66 +19,10 @@ use str0m::Rtc;
 use tokio_tungstenite::tungstenite::Message;
 
 mod common;
-use common::{serve, token};
+use common::{serve, token, Api};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-struct Api {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    async fn call(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    async fn text(&self, token: &str, path: &str) -> String {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success(), "{path}");
-        response.text().await.unwrap()
-    }
-
-    /// Polls `path` until `ready` holds, for at most 15 seconds.
-    async fn until(
-        &self,
-        token: &str,
-        path: &str,
-        what: &str,
-        ready: impl Fn(&Value) -> bool,
-    ) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let value = self.call(token, Method::GET, path, None).await;
-            if ready(&value) {
-                return value;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: not within 15 s; last {value:#}"
-            );
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
-    }
-}
 
 fn offer() -> String {
     let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());

@@ -8,7 +8,7 @@
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use reqwest::Method;
@@ -102,6 +102,98 @@ pub fn chromedriver() -> (Group, String) {
             .expect("chromedriver (package chromium-driver)"),
     );
     (group, format!("http://127.0.0.1:{port}"))
+}
+
+/// The server's REST API with bearer tokens; every call must succeed.
+pub struct Api {
+    /// The HTTP client.
+    pub client: reqwest::Client,
+    /// The server's base URL.
+    pub base: String,
+}
+
+impl Api {
+    pub async fn call(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    pub async fn text(&self, token: &str, path: &str) -> String {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+        response.text().await.unwrap()
+    }
+
+    /// Polls `path` until `ready` holds, for at most 15 seconds.
+    pub async fn until(
+        &self,
+        token: &str,
+        path: &str,
+        what: &str,
+        ready: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let value = self.call(token, Method::GET, path, None).await;
+            if ready(&value) {
+                return value;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within 15 s; last {value:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// The id of the unit with `code` and of its first endpoint.
+    pub async fn unit_and_endpoint(&self, token: &str, code: &str) -> (i64, i64) {
+        let units = self
+            .call(token, Method::GET, &format!("/api/v1/units?q={code}"), None)
+            .await;
+        let unit = units["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["code"] == code)
+            .unwrap_or_else(|| panic!("unit {code} in {units}"))["id"]
+            .as_i64()
+            .unwrap();
+        let endpoints = self
+            .call(
+                token,
+                Method::GET,
+                &format!("/api/v1/endpoints?unit_id={unit}"),
+                None,
+            )
+            .await;
+        let endpoint = endpoints["items"][0]["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("an endpoint of {code} in {endpoints}"));
+        (unit, endpoint)
+    }
 }
 
 /// One browser: a WebDriver session of the shared chromedriver, with its own profile.
