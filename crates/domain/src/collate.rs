@@ -101,6 +101,10 @@ pub fn fold(text: &str) -> String {
 
 /// Compares two texts in Vietnamese order.
 pub fn compare(a: &str, b: &str) -> Ordering {
+    // Equal text needs no key (SQLite's `COLLATE vi` compares many equal unit names).
+    if a == b {
+        return Ordering::Equal;
+    }
     sort_key(a).cmp(&sort_key(b))
 }
 

@@ -86,6 +86,7 @@ pub struct MediaHandle {
 /// Returns the handle and the task, which ends after shutdown.
 pub async fn start(config: DriverConfig) -> io::Result<(MediaHandle, JoinHandle<()>)> {
     let socket = UdpSocket::bind(config.bind).await?;
+    widen_buffers(&socket);
     let local_addr = socket.local_addr()?;
     let public = config.public_addr.unwrap_or(local_addr);
     if public.ip().is_unspecified() {
@@ -183,6 +184,30 @@ impl MediaHandle {
     /// Closes every room, flushes the goodbyes, and stops the task.
     pub async fn shutdown(&self) -> Result<(), Error> {
         self.call(Request::Shutdown).await
+    }
+}
+
+/// What the one socket of every peer asks the kernel to buffer each way.
+const SOCKET_BUFFER: usize = 8 << 20;
+
+/// Widens the socket's kernel buffers. One socket carries every peer, so while the loop
+/// writes a burst (a keyframe to hundreds of endpoints) everything arriving meanwhile waits
+/// in the receive buffer; at the usual default (208 KiB, about 90 small datagrams) a join
+/// storm's ICE and DTLS packets overflowed it and each lost flight cost a retransmission of a
+/// second or more. The kernel caps the size at `net.core.rmem_max`/`wmem_max`; a smaller
+/// result is logged with the setting to raise.
+fn widen_buffers(socket: &UdpSocket) {
+    let sock = socket2::SockRef::from(socket);
+    let _ = sock.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = sock.set_send_buffer_size(SOCKET_BUFFER);
+    // Linux reports twice what it reserves for data (the rest is bookkeeping).
+    let granted = sock.recv_buffer_size().unwrap_or(0) / 2;
+    if granted < SOCKET_BUFFER / 2 {
+        tracing::warn!(
+            granted_kib = granted / 1024,
+            wanted_kib = SOCKET_BUFFER / 1024,
+            "media: small UDP receive buffer; raise net.core.rmem_max (sysctl) for large sessions"
+        );
     }
 }
 

@@ -399,6 +399,32 @@ impl RoomState {
 
     /// The receive plan of `viewer`: which source goes into each of its slots.
     pub fn plan_for(&self, viewer: PeerId) -> Plan {
+        self.plan_with(viewer, &self.ranking())
+    }
+
+    /// The order in which plans fill slots, for every viewer at once: open microphones and
+    /// cameras ranked by [`RoomState::rank`]. Ranking is the costly part of a plan (it looks
+    /// at every member), so planning a whole room ranks once and then gives each viewer the
+    /// first sources that are not its own: linear in the room, not quadratic.
+    pub fn ranking(&self) -> Ranking {
+        let ranked = |track: Track| {
+            let mut peers: Vec<PeerId> = self
+                .members
+                .keys()
+                .copied()
+                .filter(|p| self.may_publish(*p, track))
+                .collect();
+            peers.sort_by_cached_key(|p| self.rank(*p));
+            peers
+        };
+        Ranking {
+            speakers: ranked(Track::Audio),
+            cameras: ranked(Track::Camera),
+        }
+    }
+
+    /// The receive plan of `viewer` given the room's [`RoomState::ranking`].
+    pub fn plan_with(&self, viewer: PeerId, ranking: &Ranking) -> Plan {
         let Some(me) = self.members.get(&viewer) else {
             return Plan::default();
         };
@@ -412,15 +438,9 @@ impl RoomState {
 
         // Audio: every open microphone but one's own; the host first, then those on stage,
         // then by join order, as far as the viewer has slots.
-        let mut speakers: Vec<PeerId> = self
-            .members
-            .keys()
-            .copied()
-            .filter(|p| *p != viewer && self.may_publish(*p, Track::Audio))
-            .collect();
-        speakers.sort_by_key(|p| self.rank(*p));
+        let speakers = ranking.speakers.iter().filter(|p| **p != viewer);
         for (slot, p) in plan.audio.iter_mut().zip(speakers) {
-            *slot = Some(p);
+            *slot = Some(*p);
         }
 
         let layout = match (me.role, &self.host_layout) {
@@ -436,7 +456,7 @@ impl RoomState {
                 })
                 .collect(),
             preset => {
-                let mut fill = self.preset_order(viewer).into_iter().map(Some);
+                let mut fill = self.preset_order(viewer, ranking).map(Some);
                 (0..preset.cells()).map(|_| fill.next().flatten()).collect()
             }
         };
@@ -449,28 +469,27 @@ impl RoomState {
     /// The order in which presets fill their cells for `viewer`: shared content, then the
     /// endpoints on stage (latest call first), then the host, then everyone else by join
     /// order. The viewer never sees itself; a muted camera is skipped.
-    fn preset_order(&self, viewer: PeerId) -> Vec<Source> {
-        let mut order = Vec::new();
-        if let Some(p) = self.sharing {
-            if p != viewer && self.may_publish(p, Track::Content) {
-                order.push(Source {
-                    peer: p,
-                    track: Track::Content,
-                });
-            }
-        }
-        let mut cams: Vec<PeerId> = self
-            .members
-            .keys()
-            .copied()
-            .filter(|p| *p != viewer && self.may_publish(*p, Track::Camera))
-            .collect();
-        cams.sort_by_key(|p| self.rank(*p));
-        order.extend(cams.into_iter().map(|peer| Source {
-            peer,
-            track: Track::Camera,
-        }));
-        order
+    fn preset_order<'a>(
+        &'a self,
+        viewer: PeerId,
+        ranking: &'a Ranking,
+    ) -> impl Iterator<Item = Source> + 'a {
+        let content = self
+            .sharing
+            .filter(|p| *p != viewer && self.may_publish(*p, Track::Content))
+            .map(|peer| Source {
+                peer,
+                track: Track::Content,
+            });
+        let cameras = ranking
+            .cameras
+            .iter()
+            .filter(move |p| **p != viewer)
+            .map(|peer| Source {
+                peer: *peer,
+                track: Track::Camera,
+            });
+        content.into_iter().chain(cameras)
     }
 
     /// Sort key: latest on stage first, then the host, then join order.
@@ -484,6 +503,13 @@ impl RoomState {
             None => (3, 0),
         }
     }
+}
+
+/// Open microphones and cameras in the order plans fill slots ([`RoomState::ranking`]).
+#[derive(Debug, Clone, Default)]
+pub struct Ranking {
+    speakers: Vec<PeerId>,
+    cameras: Vec<PeerId>,
 }
 
 fn layout_sources(layout: &Layout) -> &[Source] {

@@ -601,6 +601,7 @@ impl Sfu {
     pub fn snapshot(&self, room: RoomId) -> Option<RoomSnapshot> {
         let r = self.rooms.get(&room)?;
         let s = &r.state;
+        let ranking = s.ranking();
         let mut members: Vec<(u64, MemberSnapshot)> = s
             .members
             .iter()
@@ -617,7 +618,7 @@ impl Sfu {
                     packets_in: p.map_or(0, |p| p.packets_in),
                     packets_dropped: p.map_or(0, |p| p.packets_dropped),
                     packets_out: p.map_or(0, |p| p.packets_out),
-                    plan: s.plan_for(*id),
+                    plan: s.plan_with(*id, &ranking),
                 };
                 (m.seq, snapshot)
             })
@@ -1101,8 +1102,9 @@ impl Sfu {
         let now = self.last_now;
         let mut switched: Vec<Source> = Vec::new();
         let ids: Vec<PeerId> = r.state.members.keys().copied().collect();
+        let ranking = r.state.ranking();
         for id in ids {
-            let plan = r.state.plan_for(id);
+            let plan = r.state.plan_with(id, &ranking);
             let Some(p) = self.peers.get_mut(&id) else {
                 continue;
             };

@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 
 use hnth_domain::calendar::WorkCalendar;
+use hnth_domain::collate::sort_key;
 use hnth_domain::lang::Text;
 use hnth_domain::policy::{ApproverRule, LeadTime, McuCapacity};
 use hnth_domain::session::booking::{conflicts, Booked, Conflict};
@@ -963,7 +964,7 @@ impl Store {
         let session = session_conn(&mut conn, id).await?;
         let endpoints = sqlx::query_as::<_, (i64, String, i64, String, String)>(
             "SELECT e.id, e.name, u.id, u.name, se.role FROM session_endpoints se JOIN endpoints e ON e.id = se.endpoint_id \
-             JOIN units u ON u.id = e.unit_id WHERE se.session_id = ? ORDER BY se.role = 'member', u.name COLLATE vi, e.name COLLATE vi",
+             JOIN units u ON u.id = e.unit_id WHERE se.session_id = ?",
         )
         .bind(id)
         .fetch_all(&mut *conn)
@@ -976,7 +977,19 @@ impl Store {
             unit_name,
             role,
         })
-        .collect();
+        .collect::<Vec<_>>();
+        // The host first, then by unit and endpoint name in Vietnamese order. Sorted here, each
+        // name's collation key computed once: SQLite's `COLLATE vi` would compute two keys per
+        // comparison, which a session of hundreds of endpoints read on every join cannot afford.
+        let mut endpoints = endpoints;
+        endpoints.sort_by_cached_key(|e| {
+            (
+                e.role == "member",
+                sort_key(&e.unit_name),
+                sort_key(&e.endpoint_name),
+                e.endpoint_id,
+            )
+        });
         let invitations = invitations_conn(&mut conn, "i.session_id = ?", id).await?;
         let notices = carrier_notices_conn(&mut conn, "n.session_id = ?", id).await?;
         let versions = sqlx::query_as::<_, (i64, String, String, String, Option<String>, String)>(
@@ -1858,15 +1871,17 @@ async fn invitations_conn(
     condition: &str,
     value: i64,
 ) -> Result<Vec<InvitationRecord>> {
-    sqlx::query_as::<_, InvitationRow>(&format!(
-        "{INVITATION_SELECT} WHERE {condition} ORDER BY u.name COLLATE vi, e.name COLLATE vi"
-    ))
-    .bind(value)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(InvitationRecord::try_from)
-    .collect()
+    let mut invitations =
+        sqlx::query_as::<_, InvitationRow>(&format!("{INVITATION_SELECT} WHERE {condition}"))
+            .bind(value)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(InvitationRecord::try_from)
+            .collect::<Result<Vec<_>>>()?;
+    // By unit and endpoint in Vietnamese order, each key computed once (see session_detail).
+    invitations.sort_by_cached_key(|i| (sort_key(&i.unit_name), sort_key(&i.endpoint_name), i.id));
+    Ok(invitations)
 }
 
 async fn invitation_tx(tx: &mut Transaction<'_, Sqlite>, id: i64) -> Result<InvitationRecord> {
@@ -1914,15 +1929,16 @@ async fn carrier_notices_conn(
     condition: &str,
     value: i64,
 ) -> Result<Vec<CarrierNoticeRecord>> {
-    sqlx::query_as::<_, NoticeRow>(&format!(
-        "{NOTICE_SELECT} WHERE {condition} ORDER BY u.name COLLATE vi"
-    ))
-    .bind(value)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(CarrierNoticeRecord::try_from)
-    .collect()
+    let mut notices = sqlx::query_as::<_, NoticeRow>(&format!("{NOTICE_SELECT} WHERE {condition}"))
+        .bind(value)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(CarrierNoticeRecord::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    // By unit in Vietnamese order, each key computed once (see session_detail).
+    notices.sort_by_cached_key(|n| (sort_key(&n.unit_name), n.id));
+    Ok(notices)
 }
 
 async fn carrier_notice_tx(

@@ -35,8 +35,8 @@ use hnth_domain::session::incident::{IncidentKind, LinkLimits};
 use hnth_domain::session::SessionStatus;
 use hnth_media::driver::MediaHandle;
 use hnth_media::{
-    Actor as MediaActor, Command, Event, JoinRequest, Layout, LayoutScope, LeaveReason, PeerId,
-    Role, RoomId, RoomSnapshot, Source, Track,
+    Actor as MediaActor, Command, Event, JoinRequest, Layout, LayoutScope, LeaveReason,
+    MemberSnapshot, PeerId, Role, RoomId, RoomSnapshot, Source, Track,
 };
 use hnth_store::conference::{CommandRecord, LinkSample};
 use hnth_store::live_log::NewIncident;
@@ -44,7 +44,7 @@ use hnth_store::sessions::SessionDetail;
 use hnth_store::{Actor, Store};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch, Notify};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -109,6 +109,10 @@ type Outbox = mpsc::UnboundedSender<Value>;
 struct Connected {
     seat: Seat,
     outbox: Outbox,
+    /// The latest room state for this endpoint, already serialized. A slot, not a queue: an
+    /// endpoint whose socket is slow skips the states it had no time for instead of piling
+    /// them up in the server's memory (each one lists the whole room).
+    state: watch::Sender<Option<String>>,
 }
 
 #[derive(Default)]
@@ -143,7 +147,21 @@ pub struct Conferences {
     /// Past these a link sample opens an incident (the policy's fail levels).
     limits: LinkLimits,
     registry: Mutex<Registry>,
+    /// Rooms whose state changed since the endpoints were last told, with the latest
+    /// snapshot: the teller sends each once per round, however many changes came in between.
+    changed_rooms: Mutex<HashMap<RoomId, RoomSnapshot>>,
+    /// Wakes the teller.
+    rooms_changed: Notify,
 }
+
+/// The shortest pause between two rounds of telling rooms their state: changes within it
+/// (a join storm makes several per joining endpoint) go out as one state.
+const STATE_PACE_MIN: Duration = Duration::from_millis(50);
+/// The longest: the room's state is at most this late, however big the room.
+const STATE_PACE_MAX: Duration = Duration::from_secs(2);
+/// Up to this many members every endpoint is told about every other (a province's sessions,
+/// Cần Thơ's 95 endpoints among them); past it only the endpoints with control rights are.
+const FULL_LIST_UP_TO: usize = 100;
 
 impl Conferences {
     /// Wraps a running media server and starts pumping its events.
@@ -159,9 +177,12 @@ impl Conferences {
             live,
             limits,
             registry: Mutex::new(Registry::default()),
+            changed_rooms: Mutex::new(HashMap::new()),
+            rooms_changed: Notify::new(),
         });
         let pump = conferences.clone();
         tokio::spawn(async move { pump.pump_events().await });
+        tokio::spawn(tell_states(conferences.clone()));
         conferences
     }
 
@@ -179,7 +200,7 @@ impl Conferences {
         let mut events = self.media.subscribe();
         loop {
             match events.recv().await {
-                Ok(Event::RoomChanged(snapshot)) => self.push_state(&snapshot),
+                Ok(Event::RoomChanged(snapshot)) => self.state_changed(snapshot),
                 Ok(Event::ConnectedToHost {
                     room,
                     peer,
@@ -239,18 +260,89 @@ impl Conferences {
         }
     }
 
-    /// Sends the room's state to every endpoint in it.
+    /// Queues the room's new state for the teller ([`tell_states`]).
+    fn state_changed(&self, snapshot: RoomSnapshot) {
+        self.changed_rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(snapshot.room, snapshot);
+        self.rooms_changed.notify_one();
+    }
+
+    /// Sends the room's state to every endpoint in it and to the consoles watching it.
+    ///
+    /// Each member's entry is serialized once per round and the entries are put together per
+    /// endpoint. Endpoints with control rights and the consoles get the whole list; in a room
+    /// larger than [`FULL_LIST_UP_TO`] the other endpoints get the entries that concern them
+    /// (themselves, the host, who is on stage, asking to speak, sharing or on their screen)
+    /// and `member_count`: telling a thousand endpoints about a thousand others on every
+    /// round would cost the square of the room, which a join storm cannot afford.
     fn push_state(&self, snapshot: &RoomSnapshot) {
-        let mut registry = self.registry();
-        let watched = json!({ "type": "state", "state": state_json(snapshot, &registry, None) });
-        registry.tell_observers(snapshot.room.0, &watched);
-        for member in &snapshot.members {
-            if let Some(connected) = registry.peers.get(&member.peer) {
-                let state = state_json(snapshot, &registry, Some(member.peer));
-                let _ = connected
-                    .outbox
-                    .send(json!({ "type": "state", "state": state }));
+        let compact_room = snapshot.members.len() > FULL_LIST_UP_TO;
+        let (entries, recipients) = {
+            let mut registry = self.registry();
+            if registry.observers.contains_key(&snapshot.room.0) {
+                let full = state_json(snapshot, &registry);
+                registry
+                    .tell_observers(snapshot.room.0, &json!({ "type": "state", "state": full }));
             }
+            let entries: Vec<(PeerId, String)> = snapshot
+                .members
+                .iter()
+                .map(|member| {
+                    (
+                        member.peer,
+                        member_json(snapshot, member, &registry).to_string(),
+                    )
+                })
+                .collect();
+            let recipients: Vec<(&MemberSnapshot, bool, watch::Sender<Option<String>>)> = snapshot
+                .members
+                .iter()
+                .filter_map(|member| {
+                    let connected = registry.peers.get(&member.peer)?;
+                    Some((member, connected.seat.can_control, connected.state.clone()))
+                })
+                .collect();
+            (entries, recipients)
+        };
+        let full_list = format!(
+            "[{}]",
+            entries
+                .iter()
+                .map(|(_, e)| e.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        // The fields every endpoint shares, as the tail of an object.
+        let shared = json!({
+            "locked": snapshot.locked,
+            "layout": layout_json(&snapshot.layout),
+            "host_layout": snapshot.host_layout.as_ref().map(layout_json),
+            "on_stage": snapshot.on_stage.iter().map(|p| p.get()).collect::<Vec<_>>(),
+            "queue": snapshot.queue.iter().map(|p| p.get()).collect::<Vec<_>>(),
+            "sharing": snapshot.sharing.map(PeerId::get),
+            "member_count": snapshot.members.len(),
+        })
+        .to_string();
+        let fields = shared.strip_prefix('{').unwrap_or("}");
+        for (member, can_control, slot) in recipients {
+            let you = you_json(member, can_control);
+            let members = if compact_room && !can_control {
+                let shown: Vec<&str> = snapshot
+                    .members
+                    .iter()
+                    .zip(&entries)
+                    .filter(|(other, _)| concerns(snapshot, member, other))
+                    .map(|(_, (_, e))| e.as_str())
+                    .collect();
+                format!("[{}]", shown.join(","))
+            } else {
+                full_list.clone()
+            };
+            slot.send_replace(Some(format!(
+                r#"{{"type":"state","state":{{"you":{you},"members":{members},{fields}}}"#
+            )));
         }
     }
 
@@ -411,7 +503,7 @@ impl Conferences {
         let snapshot = self.media.snapshot(RoomId(session_id)).await.ok().flatten();
         let mut registry = self.registry();
         let state = match &snapshot {
-            Some(snapshot) => state_json(snapshot, &registry, None),
+            Some(snapshot) => state_json(snapshot, &registry),
             None => json!({ "members": [], "queue": [], "on_stage": [] }),
         };
         let _ = outbox.send(json!({ "type": "state", "state": state }));
@@ -422,10 +514,10 @@ impl Conferences {
             .push(outbox);
     }
 
-    /// Asks the media server for the room's state and pushes it.
+    /// Asks the media server for the room's state and queues it for the endpoints.
     async fn refresh(&self, session_id: i64) {
         if let Ok(Some(snapshot)) = self.media.snapshot(RoomId(session_id)).await {
-            self.push_state(&snapshot);
+            self.state_changed(snapshot);
         }
     }
 
@@ -518,53 +610,97 @@ impl Conferences {
 }
 
 /// The room's state as the protocol's `state`, seen by `you` (or by the operator).
-fn state_json(snapshot: &RoomSnapshot, registry: &Registry, you: Option<PeerId>) -> Value {
-    let members: Vec<Value> = snapshot
-        .members
-        .iter()
-        .map(|member| {
-            let seat = registry.peers.get(&member.peer).map(|c| &c.seat);
-            json!({
-                "peer": member.peer.get(),
-                "endpoint_id": seat.map(|s| s.endpoint_id),
-                "endpoint_name": seat.map_or(member.endpoint.clone(), |s| s.endpoint_name.clone()),
-                "unit_name": seat.map(|s| s.unit_name.clone()).unwrap_or_default(),
-                "person": seat.map(|s| s.person.clone()).unwrap_or_default(),
-                "role": role_code(member.role),
-                "admitted": member.admitted,
-                "connected": member.connected,
-                "audio_muted": member.audio_muted,
-                "video_muted": member.video_muted,
-                "hand_raised": snapshot.queue.contains(&member.peer),
-                "packets_in": member.packets_in,
-                "packets_dropped": member.packets_dropped,
-            })
-        })
-        .collect();
-    let mut state = json!({
+/// Tells rooms their new state, in rounds, as long as the server runs: each round sends every changed room's latest
+/// snapshot once, and the next round waits a multiple of what this one cost (within
+/// [`STATE_PACE_MIN`]..[`STATE_PACE_MAX`]). A quiet room is told at once; a room of hundreds
+/// joining together is told a few times a second instead of once per change, which would
+/// cost the square of its size per change. Ends with the conferences.
+async fn tell_states(conferences: Arc<Conferences>) {
+    loop {
+        // Registered before the map is read, so a change queued meanwhile is not slept over.
+        let woken = conferences.rooms_changed.notified();
+        let rooms: Vec<RoomSnapshot> = conferences
+            .changed_rooms
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain()
+            .map(|(_, snapshot)| snapshot)
+            .collect();
+        if rooms.is_empty() {
+            woken.await;
+            continue;
+        }
+        let started = tokio::time::Instant::now();
+        for snapshot in &rooms {
+            conferences.push_state(snapshot);
+        }
+        let cost = started.elapsed();
+        tokio::time::sleep_until(started + (cost * 4).clamp(STATE_PACE_MIN, STATE_PACE_MAX)).await;
+    }
+}
+
+/// Whether `other` concerns `viewer` enough to be listed to it in a large room: itself, the
+/// host, whoever is on stage, asking to speak or sharing, and whoever its slots carry.
+fn concerns(snapshot: &RoomSnapshot, viewer: &MemberSnapshot, other: &MemberSnapshot) -> bool {
+    let peer = other.peer;
+    other.role == Role::Host
+        || peer == viewer.peer
+        || snapshot.on_stage.contains(&peer)
+        || snapshot.queue.contains(&peer)
+        || snapshot.sharing == Some(peer)
+        || viewer.plan.audio.contains(&Some(peer))
+        || viewer.plan.video.iter().flatten().any(|s| s.peer == peer)
+}
+
+/// The room's whole state, as the consoles and the REST API see it.
+fn state_json(snapshot: &RoomSnapshot, registry: &Registry) -> Value {
+    json!({
         "locked": snapshot.locked,
         "layout": layout_json(&snapshot.layout),
         "host_layout": snapshot.host_layout.as_ref().map(layout_json),
-        "members": members,
+        "members": snapshot
+            .members
+            .iter()
+            .map(|member| member_json(snapshot, member, registry))
+            .collect::<Vec<_>>(),
         "on_stage": snapshot.on_stage.iter().map(|p| p.get()).collect::<Vec<_>>(),
         "queue": snapshot.queue.iter().map(|p| p.get()).collect::<Vec<_>>(),
         "sharing": snapshot.sharing.map(PeerId::get),
-    });
-    if let Some(you) = you {
-        if let Some(member) = snapshot.members.iter().find(|m| m.peer == you) {
-            let can_control = registry.peers.get(&you).is_some_and(|c| c.seat.can_control);
-            state["you"] = json!({
-                "peer": you.get(),
-                "admitted": member.admitted,
-                "can_control": can_control,
-                "slots": {
-                    "audio": member.plan.audio.iter().map(|p| p.map(PeerId::get)).collect::<Vec<_>>(),
-                    "video": member.plan.video.iter().map(|s| s.map(source_json)).collect::<Vec<_>>(),
-                },
-            });
-        }
-    }
-    state
+        "member_count": snapshot.members.len(),
+    })
+}
+
+/// One member's entry in the state's `members`.
+fn member_json(snapshot: &RoomSnapshot, member: &MemberSnapshot, registry: &Registry) -> Value {
+    let seat = registry.peers.get(&member.peer).map(|c| &c.seat);
+    json!({
+        "peer": member.peer.get(),
+        "endpoint_id": seat.map(|s| s.endpoint_id),
+        "endpoint_name": seat.map_or(member.endpoint.clone(), |s| s.endpoint_name.clone()),
+        "unit_name": seat.map(|s| s.unit_name.clone()).unwrap_or_default(),
+        "person": seat.map(|s| s.person.clone()).unwrap_or_default(),
+        "role": role_code(member.role),
+        "admitted": member.admitted,
+        "connected": member.connected,
+        "audio_muted": member.audio_muted,
+        "video_muted": member.video_muted,
+        "hand_raised": snapshot.queue.contains(&member.peer),
+        "packets_in": member.packets_in,
+        "packets_dropped": member.packets_dropped,
+    })
+}
+
+/// The part of the state only `member` is told: who it is and what its slots receive.
+fn you_json(member: &MemberSnapshot, can_control: bool) -> Value {
+    json!({
+        "peer": member.peer.get(),
+        "admitted": member.admitted,
+        "can_control": can_control,
+        "slots": {
+            "audio": member.plan.audio.iter().map(|p| p.map(PeerId::get)).collect::<Vec<_>>(),
+            "video": member.plan.video.iter().map(|s| s.map(source_json)).collect::<Vec<_>>(),
+        },
+    })
 }
 
 fn role_code(role: Role) -> &'static str {
@@ -1068,6 +1204,8 @@ async fn run_endpoint(conferences: Arc<Conferences>, seat: Seat, mut socket: Web
         }
     };
     let (outbox, mut inbox) = mpsc::unbounded_channel();
+    let (state, mut states) = watch::channel(None);
+    let mut states_open = true;
     let replaced = {
         let mut registry = conferences.registry();
         let key = (seat.session_id, seat.endpoint_id);
@@ -1077,6 +1215,7 @@ async fn run_endpoint(conferences: Arc<Conferences>, seat: Seat, mut socket: Web
             Connected {
                 seat: seat.clone(),
                 outbox,
+                state,
             },
         );
         replaced.and_then(|old| registry.peers.remove(&old).map(|c| (old, c.outbox)))
@@ -1123,6 +1262,20 @@ async fn run_endpoint(conferences: Arc<Conferences>, seat: Seat, mut socket: Web
                     }
                 }
                 None => break "removed",
+            },
+            changed = states.changed(), if states_open => {
+                // The slot closes with the registry entry; the outbox, closed at the same
+                // moment, still holds the `removed` message that tells why: read that.
+                if changed.is_err() {
+                    states_open = false;
+                    continue;
+                }
+                let latest = states.borrow_and_update().clone();
+                if let Some(text) = latest {
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        break "lost";
+                    }
+                }
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
@@ -1411,7 +1564,7 @@ async fn api_room(
         .map_err(media_error)?;
     let links = state.store.latest_link_samples(id).await?;
     let mut room = match snapshot {
-        Some(snapshot) => state_json(&snapshot, &conferences.registry(), None),
+        Some(snapshot) => state_json(&snapshot, &conferences.registry()),
         None => json!({ "members": [], "open": false }),
     };
     room["open"] = json!(room.get("layout").is_some());
@@ -1502,4 +1655,68 @@ async fn api_join_links(
         })
         .collect();
     Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hnth_media::Plan;
+
+    fn member(n: u64, role: Role, plan: Plan) -> MemberSnapshot {
+        MemberSnapshot {
+            peer: PeerId::from_raw(n),
+            endpoint: format!("EP{n}"),
+            role,
+            admitted: true,
+            audio_muted: true,
+            video_muted: false,
+            connected: true,
+            packets_in: 0,
+            packets_dropped: 0,
+            packets_out: 0,
+            plan,
+        }
+    }
+
+    #[test]
+    fn a_large_room_lists_to_a_member_only_who_concerns_it() {
+        let p = PeerId::from_raw;
+        let viewer_plan = Plan {
+            audio: vec![Some(p(1)), None],
+            video: vec![
+                Some(Source {
+                    peer: p(4),
+                    track: Track::Camera,
+                }),
+                None,
+            ],
+        };
+        let snapshot = RoomSnapshot {
+            room: RoomId(1),
+            locked: false,
+            layout: Layout::Grid2x2,
+            host_layout: None,
+            members: vec![
+                member(1, Role::Host, Plan::default()),
+                member(2, Role::Member, viewer_plan),
+                member(3, Role::Member, Plan::default()),
+                member(4, Role::Member, Plan::default()),
+                member(5, Role::Member, Plan::default()),
+                member(6, Role::Member, Plan::default()),
+                member(7, Role::Member, Plan::default()),
+            ],
+            on_stage: vec![p(5)],
+            queue: vec![p(6)],
+            sharing: None,
+        };
+        let viewer = &snapshot.members[1];
+        let shown: Vec<u64> = snapshot
+            .members
+            .iter()
+            .filter(|other| concerns(&snapshot, viewer, other))
+            .map(|m| m.peer.get())
+            .collect();
+        // The host, itself, its screen, the stage and the queue; not 3 nor 7.
+        assert_eq!(shown, vec![1, 2, 4, 5, 6]);
+    }
 }

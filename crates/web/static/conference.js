@@ -51,6 +51,7 @@ const TEXT = {
     lock: "Khóa phòng",
     unlock: "Mở khóa phòng",
     members: "Các điểm cầu",
+    membersShown: (n) => `Hiển thị ${n} điểm cầu liên quan: chủ trì, đang phát biểu, đăng ký phát biểu và đang hiện trên màn hình.`,
     queue: "Thứ tự xin phát biểu",
     queueEmpty: "Chưa có điểm cầu nào xin phát biểu.",
     lobbyWaiting: (n) => `${n} điểm cầu đang chờ được cho vào phòng.`,
@@ -132,6 +133,7 @@ const TEXT = {
     lock: "Lock room",
     unlock: "Unlock room",
     members: "Endpoints",
+    membersShown: (n) => `Showing the ${n} endpoints that concern you: the host, the speakers, those asking to speak and those on your screen.`,
     queue: "Speaking requests, in order",
     queueEmpty: "No endpoint has asked to speak.",
     lobbyWaiting: (n) => `${n} endpoint(s) waiting to be let in.`,
@@ -746,7 +748,7 @@ function renderRoom() {
   // The server also sends the state when only link counters move; redrawing then would
   // close an open menu or swallow a click on a button being replaced.
   const key = JSON.stringify([
-    canControl, me, state.locked, state.layout, state.host_layout, state.on_stage, state.queue, state.sharing,
+    canControl, me, state.locked, state.layout, state.host_layout, state.on_stage, state.queue, state.sharing, state.member_count,
     members.map((m) => [m.peer, m.endpoint_name, m.person, m.unit_name, m.role, m.admitted, m.connected,
       m.audio_muted, m.video_muted, m.hand_raised]),
   ]);
@@ -787,7 +789,12 @@ function renderRoom() {
           canControl ? memberControls(m) : null)),
     );
   }
-  parts.push(el("h3", { text: `${T.members} (${members.length})` }), list);
+  const count = state.member_count ?? members.length;
+  parts.push(el("h3", { text: `${T.members} (${count})` }));
+  // A large room tells an endpoint without control rights only about the members that
+  // concern it (the host, the stage, the queue, its screen).
+  if (members.length < count) parts.push(el("p", { class: "members-note", id: "members-note", text: T.membersShown(members.length) }));
+  parts.push(list);
 
   const queue = state.queue ?? [];
   const queueList = el("ol", { class: "queue", id: "queue" });
