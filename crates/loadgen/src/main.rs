@@ -90,6 +90,17 @@ enum Action {
         #[command(flatten)]
         servers: Servers,
     },
+    /// The Markdown tables and plots again from a `compare --results` file.
+    Report {
+        /// The JSON written by `compare --results`.
+        results: PathBuf,
+        /// Writes the Markdown tables here (default: stdout).
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+        /// Writes the SVG plots into this folder.
+        #[arg(long)]
+        plots: Option<PathBuf>,
+    },
     /// hnth and Janus side by side, every scenario at every N (a server that stops at some
     /// N is not run at larger ones).
     Compare {
@@ -161,6 +172,27 @@ fn main() -> Result<()> {
                 results,
                 servers,
             } => compare(&n, &scenarios, &cap, markdown, plots, results, &servers).await,
+            Action::Report {
+                results,
+                markdown,
+                plots,
+            } => {
+                let text = std::fs::read_to_string(&results)
+                    .with_context(|| format!("cannot read {}", results.display()))?;
+                let comparisons: Vec<Comparison> =
+                    serde_json::from_str(&text).with_context(|| {
+                        format!("{} is not a compare --results file", results.display())
+                    })?;
+                let tables = report::markdown(&comparisons);
+                match markdown {
+                    Some(path) => std::fs::write(path, tables)?,
+                    None => print!("{tables}"),
+                }
+                if let Some(dir) = plots {
+                    report::plots(&comparisons, &dir)?;
+                }
+                Ok(())
+            }
         }
     })
 }
@@ -234,31 +266,7 @@ async fn compare(
         std::fs::write(&path, report::markdown(&comparisons))?;
     }
     if let Some(dir) = plots {
-        std::fs::create_dir_all(&dir)?;
-        report::plot(
-            &comparisons,
-            "broadcast",
-            "Server CPU per forwarded packet (broadcast)",
-            "CPU µs per forwarded packet",
-            |f| f.cpu_s_per_mpkt,
-            &dir.join("cpu-per-packet.svg"),
-        )?;
-        report::plot(
-            &comparisons,
-            "join-storm",
-            "Join time, p50, N endpoints joining within 10 s",
-            "join p50 (ms)",
-            |f| f.join_p50_ms,
-            &dir.join("join-p50.svg"),
-        )?;
-        report::plot(
-            &comparisons,
-            "join-storm",
-            "Join time, p95, N endpoints joining within 10 s",
-            "join p95 (ms)",
-            |f| f.join_p95_ms,
-            &dir.join("join-p95.svg"),
-        )?;
+        report::plots(&comparisons, &dir)?;
     }
     Ok(())
 }

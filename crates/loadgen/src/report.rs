@@ -7,12 +7,12 @@ use std::path::Path;
 
 use anyhow::Result;
 use plotters::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::scenario::Figures;
 
 /// Both servers' figures for one scenario and N.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
     /// The scenario.
     pub scenario: String,
@@ -202,6 +202,14 @@ pub fn markdown(comparisons: &[Comparison]) -> String {
         }
         out.push('\n');
         for row in ROWS {
+            let measured = cs.iter().any(|c| {
+                c.hnth.as_ref().and_then(row.get).is_some()
+                    || c.janus.as_ref().and_then(row.get).is_some()
+            });
+            if !measured {
+                // Control latency outside the control scenario, say.
+                continue;
+            }
             let _ = write!(out, "| {} |", row.label);
             for c in &cs {
                 let h = c.hnth.as_ref().and_then(row.get);
@@ -231,6 +239,36 @@ pub fn markdown(comparisons: &[Comparison]) -> String {
     out
 }
 
+/// Writes the plots of `docs/benchmarks.md` into `dir`: CPU per forwarded packet (broadcast)
+/// and join time (join storm) against N, for both servers.
+pub fn plots(comparisons: &[Comparison], dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    plot(
+        comparisons,
+        "broadcast",
+        "Server CPU per forwarded packet (broadcast)",
+        "CPU µs per forwarded packet",
+        |f| f.cpu_s_per_mpkt,
+        &dir.join("cpu-per-packet.svg"),
+    )?;
+    plot(
+        comparisons,
+        "join-storm",
+        "Join time, p50, N endpoints joining within 10 s",
+        "join p50 (ms)",
+        |f| f.join_p50_ms,
+        &dir.join("join-p50.svg"),
+    )?;
+    plot(
+        comparisons,
+        "join-storm",
+        "Join time, p95, N endpoints joining within 10 s",
+        "join p95 (ms)",
+        |f| f.join_p95_ms,
+        &dir.join("join-p95.svg"),
+    )
+}
+
 /// Plots `figure` against N for both servers of `scenario` into an SVG file.
 pub fn plot(
     comparisons: &[Comparison],
@@ -240,22 +278,21 @@ pub fn plot(
     figure: fn(&Figures) -> Option<f64>,
     path: &Path,
 ) -> Result<()> {
-    let series = |pick: fn(&Comparison) -> Option<&Figures>| -> Vec<(f64, f64)> {
+    // (N, value, whether the run completed): a run where some receivers never got media
+    // still measured the others; its point is drawn hollow.
+    let series = |pick: fn(&Comparison) -> Option<&Figures>| -> Vec<(f64, f64, bool)> {
         comparisons
             .iter()
             .filter(|c| c.scenario == scenario)
             .filter_map(|c| {
                 let f = pick(c)?;
-                if f.failure.is_some() {
-                    return None;
-                }
-                Some((c.n as f64, figure(f)?))
+                Some((c.n as f64, figure(f)?, f.failure.is_none()))
             })
             .collect()
     };
     let hnth = series(|c| c.hnth.as_ref());
     let janus = series(|c| c.janus.as_ref());
-    let all: Vec<&(f64, f64)> = hnth.iter().chain(&janus).collect();
+    let all: Vec<&(f64, f64, bool)> = hnth.iter().chain(&janus).collect();
     let x_max = all.iter().map(|p| p.0).fold(1.0, f64::max) * 1.05;
     let y_max = all.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-9) * 1.15;
     let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
@@ -268,21 +305,29 @@ pub fn plot(
         .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
     chart
         .configure_mesh()
-        .x_desc("N (receiving endpoints)")
+        .x_desc("N (receiving endpoints); hollow: not every receiver got media")
         .y_desc(y_label)
         .draw()?;
     for (name, points, color) in [("hnth", &hnth, RED), ("Janus VideoRoom", &janus, BLUE)] {
         chart
             .draw_series(LineSeries::new(
-                points.iter().copied(),
+                points.iter().map(|p| (p.0, p.1)),
                 color.stroke_width(2),
             ))?
             .label(name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart.draw_series(points.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
+        chart.draw_series(points.iter().map(|p| {
+            let style = if p.2 {
+                color.filled()
+            } else {
+                color.stroke_width(2)
+            };
+            Circle::new((p.0, p.1), 5, style)
+        }))?;
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;

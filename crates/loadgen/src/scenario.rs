@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use str0m::media::MediaKind;
 use tokio::sync::{oneshot, watch, Semaphore};
@@ -123,7 +123,7 @@ impl Default for Timing {
 }
 
 /// The figures of one run. Durations in milliseconds.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Figures {
     /// `hnth` or `janus`.
     pub server: String,

@@ -235,6 +235,33 @@ pub struct SessionDetail {
     pub versions: Vec<VersionRecord>,
 }
 
+/// What seating one endpoint in a session's conference needs: the session, whether the
+/// endpoint is booked, and the answer to its invitation.
+#[derive(Debug, Clone)]
+pub struct SeatFacts {
+    /// The session.
+    pub session: SessionRecord,
+    /// Whether the session booked the endpoint.
+    pub booked: bool,
+    /// The endpoint's invitation, if it has one.
+    pub invitation: Option<InvitationRecord>,
+}
+
+impl SessionDetail {
+    /// The seat facts of `endpoint_id`, from a detail already read.
+    pub fn seat_facts(&self, endpoint_id: i64) -> SeatFacts {
+        SeatFacts {
+            session: self.session.clone(),
+            booked: self.endpoints.iter().any(|e| e.endpoint_id == endpoint_id),
+            invitation: self
+                .invitations
+                .iter()
+                .find(|i| i.endpoint_id == endpoint_id)
+                .cloned(),
+        }
+    }
+}
+
 /// Tally of the invitations' answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Tally {
@@ -956,6 +983,35 @@ impl Store {
     pub async fn session(&self, id: i64) -> Result<SessionRecord> {
         let mut conn = self.read.acquire().await?;
         session_conn(&mut conn, id).await
+    }
+
+    /// The seat facts of one endpoint in a session, read by key: an endpoint joining by its
+    /// link needs three rows, not the whole session (whose reading and sorting, repeated by
+    /// every endpoint of a large session, was a third of the server's work in a join storm).
+    pub async fn seat_facts(&self, id: i64, endpoint_id: i64) -> Result<SeatFacts> {
+        let mut conn = self.read.acquire().await?;
+        let session = session_conn(&mut conn, id).await?;
+        let booked: bool = sqlx::query_scalar(
+            "SELECT EXISTS(SELECT 1 FROM session_endpoints WHERE session_id = ? AND endpoint_id = ?)",
+        )
+        .bind(id)
+        .bind(endpoint_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let invitation = sqlx::query_as::<_, InvitationRow>(&format!(
+            "{INVITATION_SELECT} WHERE i.session_id = ? AND i.endpoint_id = ?"
+        ))
+        .bind(id)
+        .bind(endpoint_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(InvitationRecord::try_from)
+        .transpose()?;
+        Ok(SeatFacts {
+            session,
+            booked,
+            invitation,
+        })
     }
 
     /// One session with its endpoints, invitations, notices and versions.

@@ -40,7 +40,7 @@ use hnth_media::{
 };
 use hnth_store::conference::{CommandRecord, LinkSample};
 use hnth_store::live_log::NewIncident;
-use hnth_store::sessions::SessionDetail;
+use hnth_store::sessions::{SeatFacts, SessionDetail, SessionRecord};
 use hnth_store::{Actor, Store};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -982,8 +982,7 @@ fn conferences(state: &AppState) -> Result<&Arc<Conferences>, AppError> {
 }
 
 /// The session must be approved and not long over.
-fn require_live(detail: &SessionDetail) -> Result<(), AppError> {
-    let session = &detail.session;
+fn require_live(session: &SessionRecord) -> Result<(), AppError> {
     if session.status != SessionStatus::Approved {
         return Err(AppError::Conflict(Text::new(
             "Chỉ tham gia được phiên họp đã phê duyệt.",
@@ -1003,32 +1002,28 @@ fn require_live(detail: &SessionDetail) -> Result<(), AppError> {
 
 async fn seat(
     state: &AppState,
-    detail: &SessionDetail,
+    facts: &SeatFacts,
     endpoint_id: i64,
     account_name: String,
     actor: Actor,
     lang: Lang,
 ) -> Result<Seat, AppError> {
     let endpoint = state.store.endpoint(endpoint_id).await?;
-    let booked = detail
-        .endpoints
-        .iter()
-        .find(|e| e.endpoint_id == endpoint_id);
-    let role = if endpoint_id == detail.session.registration.host_endpoint_id {
+    let role = if endpoint_id == facts.session.registration.host_endpoint_id {
         Role::Host
     } else {
         Role::Member
     };
     // Who presides at the endpoint (R-LIVE-5): the session's chair at the host, the person
     // an invited unit confirmed at a member; failing that, the account joining.
-    let registration = &detail.session.registration;
+    let registration = &facts.session.registration;
     let presiding = if role == Role::Host {
         format!("{} {}", registration.chair_title, registration.chair_name)
     } else {
-        detail
-            .invitations
-            .iter()
-            .find(|i| i.endpoint_id == endpoint_id && i.status == "confirmed")
+        facts
+            .invitation
+            .as_ref()
+            .filter(|i| i.status == "confirmed")
             .map(|i| format!("{} {}", i.chair_title, i.chair_name))
             .unwrap_or_default()
     };
@@ -1039,13 +1034,13 @@ async fn seat(
         presiding.to_string()
     };
     Ok(Seat {
-        session_id: detail.session.id,
+        session_id: facts.session.id,
         endpoint_id,
         endpoint_name: endpoint.endpoint.name.clone(),
         unit_name: endpoint.unit_name.clone(),
         person,
         role,
-        invited: booked.is_some(),
+        invited: facts.booked,
         can_control: role == Role::Host && endpoint.endpoint.control_right,
         actor,
         lang,
@@ -1080,7 +1075,7 @@ async fn seat_for_user(
 ) -> Result<Seat, AppError> {
     let detail = state.store.session_detail(id).await?;
     require_visible(state, user, &detail).await?;
-    require_live(&detail)?;
+    require_live(&detail.session)?;
     let endpoint = state.store.endpoint(endpoint_id).await?;
     // Any endpoint of the account's units may ask; one the session did not book waits in
     // the lobby for the chair (R-REG-7).
@@ -1096,7 +1091,7 @@ async fn seat_for_user(
     }
     seat(
         state,
-        &detail,
+        &detail.seat_facts(endpoint_id),
         endpoint_id,
         user.user.full_name.clone(),
         user.actor(),
@@ -1111,14 +1106,14 @@ async fn seat_for_link(state: &AppState, token: &str, lang: Lang) -> Result<Seat
         .join_link(token)
         .await?
         .ok_or(AppError::NotFound("join link"))?;
-    let detail = state.store.session_detail(session_id).await?;
-    require_live(&detail)?;
+    let facts = state.store.seat_facts(session_id, endpoint_id).await?;
+    require_live(&facts.session)?;
     let endpoint = state.store.endpoint(endpoint_id).await?;
     let actor = Actor {
         user_id: None,
         name: format!("endpoint:{}", endpoint.endpoint.code),
     };
-    seat(state, &detail, endpoint_id, String::new(), actor, lang).await
+    seat(state, &facts, endpoint_id, String::new(), actor, lang).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1494,7 +1489,7 @@ async fn conference_page(
     conferences(&state)?;
     let detail = state.store.session_detail(id).await?;
     require_visible(&state, &user, &detail).await?;
-    require_live(&detail)?;
+    require_live(&detail.session)?;
     let endpoint = match query.endpoint {
         Some(endpoint) => endpoint,
         None => {
@@ -1586,7 +1581,7 @@ async fn api_command(
     user.require(Permission::LiveControl)?;
     let conferences = conferences(&state)?;
     let detail = state.store.session_detail(id).await?;
-    require_live(&detail)?;
+    require_live(&detail.session)?;
     let command = input.to_command(None)?;
     // The operator may prepare the room (lock it, set its layout) before anyone joins.
     match conferences.media.create_room(RoomId(id)).await {
@@ -1634,7 +1629,7 @@ async fn api_join_links(
     {
         return Err(AppError::Forbidden);
     }
-    require_live(&detail)?;
+    require_live(&detail.session)?;
     let endpoints: Vec<i64> = detail.endpoints.iter().map(|e| e.endpoint_id).collect();
     let links = state
         .store
