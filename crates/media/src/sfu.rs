@@ -340,6 +340,11 @@ struct Room {
 /// The SFU: rooms, peers and the queues of output. See the crate docs for the model.
 pub struct Sfu {
     config: SfuConfig,
+    /// One DTLS certificate for every peer, made once: its key is the server's identity, as
+    /// with Janus or a browser's one certificate for all its connections (the session keys
+    /// are negotiated per peer). str0m's default, a new key pair and certificate per peer,
+    /// put that work into every join, inside the loop that forwards media.
+    dtls_cert: Option<str0m::config::DtlsCert>,
     rooms: HashMap<RoomId, Room>,
     peers: HashMap<PeerId, Peer>,
     by_addr: HashMap<SocketAddr, PeerId>,
@@ -358,6 +363,11 @@ impl Sfu {
     pub fn new(config: SfuConfig, now: Instant) -> Self {
         Self {
             config,
+            // None only if the crypto backend cannot make certificates; str0m then makes
+            // one per peer as before.
+            dtls_cert: str0m::crypto::from_feature_flags()
+                .dtls_provider
+                .generate_certificate(),
             rooms: HashMap::new(),
             peers: HashMap::new(),
             by_addr: HashMap::new(),
@@ -414,8 +424,13 @@ impl Sfu {
         }
         let offer = SdpOffer::from_sdp_string(offer).map_err(|e| Error::BadSdp(e.to_string()))?;
         let config = &self.config;
+        let dtls_cert = self.dtls_cert.clone();
         let built = catch_unwind(AssertUnwindSafe(|| -> Result<Rtc, Error> {
-            let mut rtc = Rtc::builder()
+            let mut builder = Rtc::builder();
+            if let Some(cert) = dtls_cert {
+                builder = builder.set_dtls_cert(cert);
+            }
+            let mut rtc = builder
                 .set_rtp_mode(true)
                 // The server has a public address: it answers checks, it does not probe.
                 .set_ice_lite(true)
