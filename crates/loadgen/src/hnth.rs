@@ -315,7 +315,7 @@ impl Hnth {
                 .context("the server closed the socket")??;
             let Message::Text(text) = frame else { continue };
             // States are large and frequent in a big room: only the answer is parsed.
-            if !text.starts_with(r#"{"type":"answer""#) && !text.contains(r#""type":"answer""#) {
+            if !text.contains(r#""type":"answer""#) {
                 if text.contains(r#""type":"error""#) {
                     bail!("refused: {text}");
                 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 use str0m::change::{SdpAnswer, SdpOffer};
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, MediaKind};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -249,8 +249,8 @@ impl Janus {
             .with_context(|| format!("no feed id: {joined}"))?;
         let feed = Feed {
             id,
-            audio_mid: mid_text(audio),
-            video_mid: mid_text(video),
+            audio_mid: audio.to_string(),
+            video_mid: video.to_string(),
         };
         let setup = PeerSetup {
             idx,
@@ -409,10 +409,6 @@ impl Drop for Janus {
     fn drop(&mut self) {
         self.poller.abort();
     }
-}
-
-fn mid_text(mid: Mid) -> String {
-    mid.to_string()
 }
 
 /// The session's long poll: hands each event to whoever waits for its transaction.

@@ -106,8 +106,6 @@ pub struct Shared {
     pub phase: AtomicU8,
     /// Tagged RTP packets received by all peers, whatever the phase.
     pub received: AtomicU64,
-    /// RTP packets written by all peers.
-    pub sent: AtomicU64,
     /// Endpoints from this index on are receivers.
     pub receivers_from: u16,
     /// Receivers that have had their first media packet.
@@ -123,7 +121,6 @@ impl Shared {
             epoch: Instant::now(),
             phase: AtomicU8::new(WARMING),
             received: AtomicU64::new(0),
-            sent: AtomicU64::new(0),
         })
     }
 
@@ -170,10 +167,6 @@ pub struct PeerReport {
     pub in_window: u64,
     /// Forwarding latency in the window, in microseconds.
     pub latency_us: Histogram<u64>,
-    /// Keyframes sent (on a schedule or asked for).
-    pub keyframes_sent: u64,
-    /// Keyframe requests received.
-    pub keyframe_requests: u64,
 }
 
 impl PeerReport {
@@ -279,8 +272,6 @@ pub async fn run(
             in_window: 0,
             latency_us: Histogram::new_with_bounds(1, 60_000_000, 3)
                 .expect("static histogram bounds"),
-            keyframes_sent: 0,
-            keyframe_requests: 0,
         },
         windows: HashMap::new(),
         rng: 0x2545_f491_4f6c_dd1d ^ (u64::from(setup.idx) + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
@@ -363,7 +354,6 @@ impl Peer {
         match e {
             str0m::Event::Connected => self.report.connected = Some(self.started.elapsed()),
             str0m::Event::KeyframeRequest(_) => {
-                self.report.keyframe_requests += 1;
                 self.want_keyframe = true;
             }
             str0m::Event::RtpPacket(p) => {
@@ -435,7 +425,6 @@ impl Peer {
                     .marker(last)
                     .nackable(!audio),
             );
-            self.shared.sent.fetch_add(1, Ordering::Relaxed);
         }
         self.drain().await;
     }
@@ -465,9 +454,6 @@ impl Peer {
         } else {
             1_200 + self.random() % 1_600
         };
-        if key {
-            self.report.keyframes_sent += 1;
-        }
         let count = size.div_ceil(MAX_PAYLOAD);
         let ts = self.frame_n.wrapping_mul(3_000);
         for i in 0..count {
